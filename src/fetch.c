@@ -1,0 +1,1051 @@
+/* The engine: libcurl's multi socket interface driven by a libuv loop.
+ *
+ * One uv_poll_t per socket, kept for the socket's whole life (curl tells us
+ * of the close through CURLOPT_CLOSESOCKETFUNCTION), one uv_timer_t for
+ * curl's timer, and one uv_idle_t that runs deferred work on the next turn
+ * of the loop: starting queued transfers, and curl's 0 ms timeouts (a 0 ms
+ * uv_timer_t restarted from its own callback spins in libuv 1.44).
+ *
+ * Transfers wait in our own FIFO until one of at most max_concurrent slots
+ * is free; a slot owns an easy handle that is reused from one transfer to
+ * the next. User callbacks run only from our own frames (never inside a
+ * libcurl callback), so they may add, cancel and close.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "internal.h"
+#include "uvfetch.h"
+
+enum { T_QUEUED, T_RUNNING, T_HELD };
+
+struct transfer {
+  struct transfer *next;   /* in the intake queue */
+  void *data;
+  uint64_t ordinal;
+  int state;
+  int pre_error;           /* refused or cancelled before it started */
+  int pre_curl_code;
+  const char *pre_message; /* static text for pre_error */
+  uvfetch_result_t result; /* filled when it finishes */
+  char *effective_url;     /* owned; NULL when equal to url */
+  char *message;           /* owned; NULL when result.message is static */
+  char url[];
+};
+
+struct slot {
+  struct slot *next_idle;
+  uvfetch_t *f;
+  CURL *easy;
+  struct transfer *t;
+  uint64_t bytes;
+  int too_large;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+struct sock {
+  uv_poll_t poll;
+  uvfetch_t *f;
+  curl_socket_t fd;
+  int events; /* the UV_READABLE | UV_WRITABLE mask being polled */
+};
+
+struct uvfetch_s {
+  uv_loop_t *loop;
+  CURLM *multi;
+  CURLU *parser;
+  uvfetch_options_t opt; /* strings point at the owned copies below */
+  char *protocols;
+  char *user_agent;
+  char *cacert;
+  uvfetch_done_cb on_done;
+  uvfetch_close_cb on_close;
+  void *data;
+
+  uv_timer_t timer;
+  uv_idle_t kick;
+  int want_pump;
+  int want_timeout;
+
+  struct transfer *head; /* intake queue, in ordinal order */
+  struct transfer *tail;
+
+  struct slot **slots; /* max_concurrent entries, made on demand */
+  unsigned nslots;
+  struct slot *idle;
+
+  struct transfer **ring; /* ordered mode: finished, by ordinal % window */
+  unsigned window;
+  uint64_t next_deliver;
+
+  struct sock **socks; /* indexed by fd */
+  size_t nsocks;
+
+  uvfetch_stats_t stats;
+  int depth;       /* nesting of our own frames; teardown waits for 0 */
+  int closing;
+  int torn_down;
+  int open_handles; /* uv handles whose close callback is still due */
+};
+
+static void on_kick(uv_idle_t *handle);
+static void on_handle_closed(uv_handle_t *handle);
+static void pump(uvfetch_t *f);
+
+void uvfetch_options_init(uvfetch_options_t *opt) {
+  static const uvfetch_options_t defaults = UVFETCH_OPTIONS_INIT;
+  *opt = defaults;
+}
+
+/* Frames: every entry from libuv or the caller that may run user callbacks
+ * is bracketed, so that a close requested inside a callback tears down
+ * only when the outermost frame unwinds. */
+static void teardown(uvfetch_t *f);
+
+static void enter(uvfetch_t *f) {
+  f->depth++;
+}
+
+static void leave(uvfetch_t *f) {
+  f->depth--;
+  if (f->depth == 0 && f->closing && !f->torn_down)
+    teardown(f);
+}
+
+static void kick(uvfetch_t *f) {
+  if (!f->closing)
+    uv_idle_start(&f->kick, on_kick);
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+static int map_curl_code(CURLcode rc) {
+  switch (rc) {
+  case CURLE_OK:
+    return 0;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return UVFETCH_ERESOLVE;
+  case CURLE_COULDNT_CONNECT:
+    return UVFETCH_ECONNECT;
+  case CURLE_OPERATION_TIMEDOUT:
+    return UVFETCH_ETIMEDOUT;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_SHUTDOWN_FAILED:
+  case CURLE_USE_SSL_FAILED:
+    return UVFETCH_ETLS;
+  case CURLE_TOO_MANY_REDIRECTS:
+    return UVFETCH_EREDIRECTS;
+  case CURLE_UNSUPPORTED_PROTOCOL:
+    return UVFETCH_ESCHEME;
+  case CURLE_URL_MALFORMAT:
+    return UVFETCH_EURL;
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_HTTP3:
+  case CURLE_QUIC_CONNECT_ERROR:
+    return UVFETCH_EPROTOCOL;
+  case CURLE_PARTIAL_FILE:
+  case CURLE_GOT_NOTHING:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+    return UVFETCH_ENETWORK;
+  case CURLE_BAD_CONTENT_ENCODING:
+    return UVFETCH_EDECODE;
+  case CURLE_FILESIZE_EXCEEDED:
+    return UVFETCH_ETOOLARGE;
+  case CURLE_WRITE_ERROR:
+    return UVFETCH_EWRITE;
+  case CURLE_OUT_OF_MEMORY:
+    return UVFETCH_ENOMEM;
+  case CURLE_ABORTED_BY_CALLBACK:
+    return UVFETCH_ECANCELED;
+  default:
+    return UVFETCH_ECURL;
+  }
+}
+
+static int http_version_number(long v) {
+  switch (v) {
+  case CURL_HTTP_VERSION_1_0:
+    return 10;
+  case CURL_HTTP_VERSION_1_1:
+    return 11;
+  case CURL_HTTP_VERSION_2_0:
+    return 20;
+  case CURL_HTTP_VERSION_3:
+    return 30;
+  default:
+    return 0;
+  }
+}
+
+/* Record what the slot's easy handle knows of its transfer. `err` overrides
+ * the error curl's code maps to (used for cancellation). Copies every
+ * string the easy handle owns, because the handle is reused next. */
+static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
+                        int err) {
+  uvfetch_result_t *r = &t->result;
+  CURL *e = s->easy;
+  long code = 0;
+  long version = 0;
+  long redirects = 0;
+  curl_off_t total = 0;
+  curl_off_t start = 0;
+  curl_off_t wire = 0;
+  char *effective = NULL;
+
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+  curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
+  curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &start);
+  curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &wire);
+  curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &effective);
+
+  r->http_code = code;
+  r->http_version = code ? http_version_number(version) : 0;
+  r->redirects = redirects;
+  r->total_time = (double)total / 1e6;
+  r->ttfb = (double)start / 1e6;
+  r->bytes = s->bytes;
+  r->wire_bytes = wire > 0 ? (uint64_t)wire : 0;
+  r->attempts = 1;
+  if (effective != NULL && strcmp(effective, t->url) != 0)
+    t->effective_url = strdup(effective);
+
+  if (err == 0 && rc == CURLE_WRITE_ERROR && s->too_large)
+    err = UVFETCH_ETOOLARGE;
+  if (err == 0)
+    err = map_curl_code(rc);
+  r->curl_code = (int)rc;
+  r->error = err;
+  r->ok = err == 0;
+  if (err == 0)
+    return;
+  if (err == UVFETCH_ECANCELED || err == UVFETCH_ETOOLARGE) {
+    r->message = uvfetch_strerror(err);
+    return;
+  }
+  t->message = strdup(s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+}
+
+/* Hand one finished transfer to the caller and free it. */
+static void deliver(uvfetch_t *f, struct transfer *t) {
+  uvfetch_result_t *r = &t->result;
+
+  r->url = t->url;
+  r->effective_url = t->effective_url ? t->effective_url : t->url;
+  r->data = t->data;
+  r->ordinal = t->ordinal;
+  if (t->message != NULL)
+    r->message = t->message;
+  else if (r->message == NULL)
+    r->message = r->ok ? "" : uvfetch_strerror(r->error);
+
+  f->stats.done++;
+  if (!r->ok)
+    f->stats.failed++;
+  enter(f);
+  f->on_done(f, r);
+  leave(f);
+  free(t->effective_url);
+  free(t->message);
+  free(t);
+}
+
+/* A transfer is finished: deliver it now, or, in ordered mode, hold it until
+ * every earlier one has been delivered. */
+static void complete(uvfetch_t *f, struct transfer *t) {
+  struct transfer **at;
+
+  if (!f->opt.ordered) {
+    deliver(f, t);
+    return;
+  }
+  t->state = T_HELD;
+  f->ring[t->ordinal % f->window] = t;
+  f->stats.held++;
+  for (;;) {
+    at = &f->ring[f->next_deliver % f->window];
+    t = *at;
+    if (t == NULL || t->state != T_HELD || t->ordinal != f->next_deliver)
+      break;
+    *at = NULL;
+    f->stats.held--;
+    f->next_deliver++;
+    deliver(f, t);
+  }
+}
+
+/* Finish a transfer that never reached libcurl. */
+static void complete_early(uvfetch_t *f, struct transfer *t) {
+  uvfetch_result_t *r = &t->result;
+
+  r->error = t->pre_error;
+  r->curl_code = t->pre_curl_code;
+  r->message = t->pre_message ? t->pre_message : uvfetch_strerror(r->error);
+  r->ok = 0;
+  r->attempts = 0;
+  complete(f, t);
+}
+
+/* ---- slots: easy handles reused across transfers ---------------------- */
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userp) {
+  struct slot *s = userp;
+  size_t n = size * nmemb;
+
+  s->bytes += n;
+  if (s->f->opt.max_filesize > 0 &&
+      s->bytes > (uint64_t)s->f->opt.max_filesize) {
+    s->too_large = 1;
+    return 0;
+  }
+  return n;
+}
+
+static int on_closesocket(void *clientp, curl_socket_t fd);
+
+/* Set on a new easy handle everything that stays the same for every
+ * transfer, so that starting one only sets its URL. */
+static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
+  const uvfetch_options_t *o = &f->opt;
+  CURL *e = s->easy;
+  CURLcode rc;
+
+#define SET(option, value)                                                     \
+  do {                                                                         \
+    rc = curl_easy_setopt(e, option, value);                                   \
+    if (rc != CURLE_OK)                                                        \
+      return rc;                                                               \
+  } while (0)
+
+  SET(CURLOPT_PRIVATE, s);
+  SET(CURLOPT_WRITEFUNCTION, on_write);
+  SET(CURLOPT_WRITEDATA, s);
+  SET(CURLOPT_ERRORBUFFER, s->errbuf);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
+  SET(CURLOPT_CLOSESOCKETDATA, f);
+  SET(CURLOPT_FOLLOWLOCATION, o->follow_redirects ? 1L : 0L);
+  SET(CURLOPT_MAXREDIRS, o->max_redirects);
+  SET(CURLOPT_PROTOCOLS_STR, f->protocols);
+  SET(CURLOPT_REDIR_PROTOCOLS_STR, f->protocols);
+  SET(CURLOPT_USERAGENT, f->user_agent);
+  SET(CURLOPT_SSL_VERIFYPEER, o->verify_tls ? 1L : 0L);
+  SET(CURLOPT_SSL_VERIFYHOST, o->verify_tls ? 2L : 0L);
+  SET(CURLOPT_PIPEWAIT, 1L);
+  if (o->compressed)
+    SET(CURLOPT_ACCEPT_ENCODING, "");
+  if (f->cacert != NULL)
+    SET(CURLOPT_CAINFO, f->cacert);
+  if (o->connect_timeout_ms > 0)
+    SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+  if (o->timeout_ms > 0)
+    SET(CURLOPT_TIMEOUT_MS, o->timeout_ms);
+  if (o->low_speed_limit > 0) {
+    SET(CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
+    SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_time);
+  }
+  if (o->max_filesize > 0)
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_filesize);
+  if (o->http_version == 11)
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  else if (o->http_version == 20)
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_0);
+#undef SET
+  return CURLE_OK;
+}
+
+static void slot_free(struct slot *s) {
+  if (s == NULL)
+    return;
+  curl_easy_cleanup(s->easy);
+  free(s);
+}
+
+static struct slot *slot_new(uvfetch_t *f) {
+  struct slot *s = calloc(1, sizeof(*s));
+
+  if (s == NULL)
+    return NULL;
+  s->f = f;
+  s->easy = curl_easy_init();
+  if (s->easy == NULL || slot_configure(f, s) != CURLE_OK) {
+    slot_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* An idle slot, made when fewer than max_concurrent exist. */
+static struct slot *slot_get(uvfetch_t *f) {
+  struct slot *s = f->idle;
+
+  if (s != NULL) {
+    f->idle = s->next_idle;
+    return s;
+  }
+  s = slot_new(f);
+  if (s != NULL)
+    f->slots[f->nslots++] = s;
+  return s;
+}
+
+/* Detach the slot's transfer from libcurl and make the slot idle again. */
+static void slot_release(uvfetch_t *f, struct slot *s) {
+  curl_multi_remove_handle(f->multi, s->easy);
+  s->t = NULL;
+  s->next_idle = f->idle;
+  f->idle = s;
+  f->stats.running--;
+}
+
+/* ---- the intake queue ------------------------------------------------- */
+
+static void queue_push(uvfetch_t *f, struct transfer *t) {
+  t->next = NULL;
+  if (f->tail != NULL)
+    f->tail->next = t;
+  else
+    f->head = t;
+  f->tail = t;
+  f->stats.queued++;
+}
+
+static struct transfer *queue_shift(uvfetch_t *f) {
+  struct transfer *t = f->head;
+
+  if (t == NULL)
+    return NULL;
+  f->head = t->next;
+  if (f->head == NULL)
+    f->tail = NULL;
+  t->next = NULL;
+  f->stats.queued--;
+  return t;
+}
+
+/* Start queued transfers while there are free slots and, in ordered mode,
+ * while they fall inside the reordering window. */
+static void pump(uvfetch_t *f) {
+  struct transfer *t;
+  struct slot *s;
+
+  while (!f->closing && f->head != NULL) {
+    t = f->head;
+    if (f->opt.ordered && t->ordinal >= f->next_deliver + f->window)
+      break;
+    if (t->pre_error != 0) {
+      queue_shift(f);
+      complete_early(f, t);
+      continue;
+    }
+    if (f->stats.running >= f->opt.max_concurrent)
+      break;
+    s = slot_get(f);
+    if (s == NULL) {
+      queue_shift(f);
+      t->pre_error = UVFETCH_ENOMEM;
+      complete_early(f, t);
+      continue;
+    }
+    queue_shift(f);
+    s->t = t;
+    s->bytes = 0;
+    s->too_large = 0;
+    s->errbuf[0] = '\0';
+    t->state = T_RUNNING;
+    f->stats.running++;
+    if (curl_easy_setopt(s->easy, CURLOPT_URL, (char *)t->url) != CURLE_OK ||
+        curl_multi_add_handle(f->multi, s->easy) != CURLM_OK) {
+      slot_release(f, s);
+      t->pre_error = UVFETCH_ECURL;
+      t->pre_message = "libcurl refused the transfer";
+      complete_early(f, t);
+    }
+  }
+}
+
+/* ---- libcurl <-> libuv ------------------------------------------------- */
+
+/* Every finished transfer, after every socket_action. */
+static void drain(uvfetch_t *f) {
+  CURLMsg *msg;
+  int left;
+  struct slot *s;
+  struct transfer *t;
+  CURLcode rc;
+  char *priv;
+
+  while (!f->closing) {
+    msg = curl_multi_info_read(f->multi, &left);
+    if (msg == NULL)
+      break;
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    rc = msg->data.result;
+    priv = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+    s = (struct slot *)priv;
+    t = s->t;
+    fill_result(t, s, rc, 0);
+    slot_release(f, s);
+    complete(f, t);
+  }
+  pump(f);
+}
+
+static void socket_action(uvfetch_t *f, curl_socket_t fd, int flags) {
+  int running = 0;
+
+  curl_multi_socket_action(f->multi, fd, flags, &running);
+  drain(f);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  struct sock *k = container_of(handle, struct sock, poll);
+  uvfetch_t *f = k->f;
+  int flags = 0;
+
+  if (status < 0) {
+    /* libuv stopped the handle (EPOLLERR); curl must see the error or the
+     * transfer waits forever. */
+    k->events = 0;
+    flags = CURL_CSELECT_ERR;
+  } else {
+    if (events & UV_READABLE)
+      flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+      flags |= CURL_CSELECT_OUT;
+  }
+  enter(f);
+  socket_action(f, k->fd, flags);
+  leave(f);
+}
+
+static void on_timer(uv_timer_t *handle) {
+  uvfetch_t *f = container_of(handle, uvfetch_t, timer);
+
+  enter(f);
+  socket_action(f, CURL_SOCKET_TIMEOUT, 0);
+  leave(f);
+}
+
+static void on_kick(uv_idle_t *handle) {
+  uvfetch_t *f = container_of(handle, uvfetch_t, kick);
+
+  enter(f);
+  if (f->want_pump) {
+    f->want_pump = 0;
+    pump(f);
+  }
+  if (f->want_timeout) {
+    f->want_timeout = 0;
+    socket_action(f, CURL_SOCKET_TIMEOUT, 0);
+  }
+  if (!f->want_pump && !f->want_timeout)
+    uv_idle_stop(&f->kick);
+  leave(f);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+  uvfetch_t *f = userp;
+
+  if (timeout_ms < 0) {
+    f->want_timeout = 0;
+    uv_timer_stop(&f->timer);
+  } else if (timeout_ms == 0) {
+    f->want_timeout = 1;
+    uv_timer_stop(&f->timer);
+    kick(f);
+  } else {
+    f->want_timeout = 0;
+    uv_timer_start(&f->timer, on_timer, (uint64_t)timeout_ms, 0);
+  }
+  return 0;
+}
+
+/* One of our handles is closed; the last one after teardown frees all. */
+static void handle_closed(uvfetch_t *f) {
+  f->open_handles--;
+  if (f->torn_down && f->open_handles == 0)
+    teardown(f);
+}
+
+static void on_handle_closed(uv_handle_t *handle) {
+  handle_closed(handle->data);
+}
+
+static void on_sock_closed(uv_handle_t *handle) {
+  struct sock *k = container_of((uv_poll_t *)handle, struct sock, poll);
+  uvfetch_t *f = k->f;
+
+  free(k);
+  handle_closed(f);
+}
+
+static void sock_close(uvfetch_t *f, struct sock *k) {
+  f->socks[k->fd] = NULL;
+  uv_close((uv_handle_t *)&k->poll, on_sock_closed);
+}
+
+static struct sock *sock_open(uvfetch_t *f, curl_socket_t fd) {
+  struct sock *k;
+  struct sock **grown;
+  size_t n;
+
+  if ((size_t)fd >= f->nsocks) {
+    n = f->nsocks ? f->nsocks : 64;
+    while (n <= (size_t)fd)
+      n *= 2;
+    grown = realloc(f->socks, n * sizeof(*grown));
+    if (grown == NULL)
+      return NULL;
+    memset(grown + f->nsocks, 0, (n - f->nsocks) * sizeof(*grown));
+    f->socks = grown;
+    f->nsocks = n;
+  }
+  k = calloc(1, sizeof(*k));
+  if (k == NULL)
+    return NULL;
+  if (uv_poll_init_socket(f->loop, &k->poll, fd) != 0) {
+    free(k);
+    return NULL;
+  }
+  k->f = f;
+  k->fd = fd;
+  f->socks[fd] = k;
+  f->open_handles++;
+  return k;
+}
+
+static struct sock *sock_find(uvfetch_t *f, curl_socket_t fd) {
+  if (fd < 0 || (size_t)fd >= f->nsocks)
+    return NULL;
+  return f->socks[fd];
+}
+
+/* curl says what to watch on a socket. A poll handle lives as long as the
+ * socket: CURL_POLL_REMOVE only stops it, because a kept-alive connection
+ * is usually watched again soon and re-creating the handle costs system
+ * calls. The mask is restarted only when it changes (uv_poll_start in
+ * libuv 1.44 re-registers with epoll every time). */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
+                     void *socketp) {
+  uvfetch_t *f = userp;
+  struct sock *k = sock_find(f, fd);
+  int want = 0;
+
+  if (what == CURL_POLL_REMOVE) {
+    if (k != NULL && k->events != 0) {
+      uv_poll_stop(&k->poll);
+      k->events = 0;
+    }
+    return 0;
+  }
+  if (k == NULL) {
+    k = sock_open(f, fd);
+    if (k == NULL)
+      return -1;
+  }
+  if (what & CURL_POLL_IN)
+    want |= UV_READABLE;
+  if (what & CURL_POLL_OUT)
+    want |= UV_WRITABLE;
+  if (want != k->events) {
+    if (uv_poll_start(&k->poll, want, on_poll) != 0)
+      return -1;
+    k->events = want;
+  }
+  return 0;
+}
+
+/* curl is closing one of its sockets: the poll handle goes first, so that
+ * libuv never watches a closed descriptor. */
+static int on_closesocket(void *clientp, curl_socket_t fd) {
+  uvfetch_t *f = clientp;
+  struct sock *k = sock_find(f, fd);
+
+  if (k != NULL) {
+    if (k->events != 0)
+      uv_poll_stop(&k->poll);
+    sock_close(f, k);
+  }
+  return close(fd);
+}
+
+/* ---- URLs -------------------------------------------------------------- */
+
+/* Is `scheme` in the comma-separated list of allowed protocols? */
+static int scheme_allowed(const char *list, const char *scheme) {
+  size_t n = strlen(scheme);
+  const char *p = list;
+  const char *end;
+
+  for (;;) {
+    while (*p == ',' || *p == ' ')
+      p++;
+    if (*p == '\0')
+      return 0;
+    end = p + strcspn(p, ", ");
+    if ((size_t)(end - p) == 3 && strncasecmp(p, "all", 3) == 0)
+      return 1;
+    if ((size_t)(end - p) == n && strncasecmp(p, scheme, n) == 0)
+      return 1;
+    p = end;
+  }
+}
+
+/* 0, or why the URL is refused; *why gets a static message. */
+static int check_url(uvfetch_t *f, const char *url, const char **why,
+                     int *curl_code) {
+  CURLUcode uc;
+  char *scheme = NULL;
+  int allowed;
+
+  /* Cleared first: on a handle that holds a URL, a new one is resolved
+   * relative to it. */
+  curl_url_set(f->parser, CURLUPART_URL, NULL, 0);
+  uc = curl_url_set(f->parser, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+  if (uc != CURLUE_OK) {
+    *why = curl_url_strerror(uc);
+    *curl_code = CURLE_URL_MALFORMAT;
+    return UVFETCH_EURL;
+  }
+  uc = curl_url_get(f->parser, CURLUPART_SCHEME, &scheme, 0);
+  if (uc != CURLUE_OK) {
+    *why = curl_url_strerror(uc);
+    *curl_code = CURLE_URL_MALFORMAT;
+    return UVFETCH_EURL;
+  }
+  allowed = scheme_allowed(f->protocols, scheme);
+  curl_free(scheme);
+  if (!allowed) {
+    *why = uvfetch_strerror(UVFETCH_ESCHEME);
+    *curl_code = CURLE_UNSUPPORTED_PROTOCOL;
+    return UVFETCH_ESCHEME;
+  }
+  return 0;
+}
+
+/* ---- the public API ---------------------------------------------------- */
+
+static int validate_options(const uvfetch_options_t *o) {
+  if (o->max_concurrent < 1)
+    return UVFETCH_EINVAL;
+  if (o->ordered && o->order_window != 0 &&
+      o->order_window < o->max_concurrent)
+    return UVFETCH_EINVAL;
+  if (o->max_redirects < -1)
+    return UVFETCH_EINVAL;
+  if (o->connect_timeout_ms < 0 || o->timeout_ms < 0)
+    return UVFETCH_EINVAL;
+  if (o->low_speed_limit < 0 || o->low_speed_time < 0)
+    return UVFETCH_EINVAL;
+  if (o->max_filesize < 0)
+    return UVFETCH_EINVAL;
+  if (o->http_version != 0 && o->http_version != 11 && o->http_version != 20)
+    return UVFETCH_EINVAL;
+  return 0;
+}
+
+static void free_fetcher(uvfetch_t *f) {
+  unsigned i;
+
+  for (i = 0; i < f->nslots; i++)
+    slot_free(f->slots[i]);
+  if (f->multi != NULL)
+    curl_multi_cleanup(f->multi);
+  if (f->parser != NULL)
+    curl_url_cleanup(f->parser);
+  free(f->slots);
+  free(f->ring);
+  free(f->socks);
+  free(f->protocols);
+  free(f->user_agent);
+  free(f->cacert);
+  free(f);
+  curl_global_cleanup();
+}
+
+static char *copy_or(const char *s, const char *otherwise) {
+  if (s == NULL)
+    s = otherwise;
+  return s ? strdup(s) : NULL;
+}
+
+int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
+                 const uvfetch_options_t *opt, uvfetch_done_cb on_done) {
+  uvfetch_options_t defaults;
+  uvfetch_t *f;
+  struct slot *first;
+  int err;
+
+  if (loop == NULL || out == NULL || on_done == NULL)
+    return UVFETCH_EINVAL;
+  if (opt == NULL) {
+    uvfetch_options_init(&defaults);
+    opt = &defaults;
+  }
+  err = validate_options(opt);
+  if (err != 0)
+    return err;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return UVFETCH_ECURL;
+
+  f = calloc(1, sizeof(*f));
+  if (f == NULL) {
+    curl_global_cleanup();
+    return UVFETCH_ENOMEM;
+  }
+  f->loop = loop;
+  f->on_done = on_done;
+  f->opt = *opt;
+  f->data = opt->data;
+  f->window = opt->order_window ? opt->order_window : 2 * opt->max_concurrent;
+  err = UVFETCH_ENOMEM;
+  f->protocols = copy_or(opt->protocols, "http,https");
+  f->user_agent = copy_or(opt->user_agent, "uvfetch/" UVFETCH_VERSION_STRING);
+  f->cacert = copy_or(opt->cacert, NULL);
+  f->slots = calloc(opt->max_concurrent, sizeof(*f->slots));
+  if (f->protocols == NULL || f->user_agent == NULL || f->slots == NULL ||
+      (opt->cacert != NULL && f->cacert == NULL))
+    goto fail;
+  f->opt.protocols = f->protocols;
+  f->opt.user_agent = f->user_agent;
+  f->opt.cacert = f->cacert;
+  if (opt->ordered) {
+    f->ring = calloc(f->window, sizeof(*f->ring));
+    if (f->ring == NULL)
+      goto fail;
+  }
+
+  err = UVFETCH_ECURL;
+  f->multi = curl_multi_init();
+  f->parser = curl_url();
+  if (f->multi == NULL || f->parser == NULL)
+    goto fail;
+  curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+  curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+
+  /* The first slot proves the options acceptable to libcurl (a protocol
+   * list it does not know, say) before anything is queued. */
+  first = slot_new(f);
+  if (first == NULL) {
+    err = UVFETCH_EINVAL;
+    goto fail;
+  }
+  f->slots[f->nslots++] = first;
+  first->next_idle = NULL;
+  f->idle = first;
+
+  err = uv_timer_init(loop, &f->timer);
+  if (err != 0)
+    goto fail;
+  f->timer.data = f;
+  f->open_handles = 1;
+  err = uv_idle_init(loop, &f->kick);
+  if (err != 0) {
+    /* The timer is on the loop now: the memory goes in its close callback. */
+    f->torn_down = 1;
+    uv_close((uv_handle_t *)&f->timer, on_handle_closed);
+    return err;
+  }
+  f->kick.data = f;
+  f->open_handles = 2;
+  *out = f;
+  return 0;
+
+fail:
+  free_fetcher(f);
+  return err;
+}
+
+int uvfetch_add(uvfetch_t *f, const char *url, void *data) {
+  return uvfetch_add_ex(f, url, data, 0, NULL);
+}
+
+int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data, unsigned flags,
+                   uint64_t *ordinal) {
+  struct transfer *t;
+  const char *why = NULL;
+  int curl_code = 0;
+  int err;
+  size_t n;
+
+  if (f == NULL || url == NULL)
+    return UVFETCH_EINVAL;
+  if (f->closing)
+    return UVFETCH_ECLOSING;
+  err = check_url(f, url, &why, &curl_code);
+  if (err != 0 && !(flags & UVFETCH_ADD_REPORT_INVALID))
+    return err;
+  n = strlen(url);
+  t = calloc(1, sizeof(*t) + n + 1);
+  if (t == NULL)
+    return UVFETCH_ENOMEM;
+  memcpy(t->url, url, n + 1);
+  t->data = data;
+  t->ordinal = f->stats.added++;
+  t->state = T_QUEUED;
+  t->pre_error = err;
+  t->pre_curl_code = curl_code;
+  t->pre_message = why;
+  queue_push(f, t);
+  if (ordinal != NULL)
+    *ordinal = t->ordinal;
+  f->want_pump = 1;
+  kick(f);
+  return 0;
+}
+
+/* Cancel a running transfer: its result is what it had so far. */
+static void cancel_running(uvfetch_t *f, struct slot *s) {
+  struct transfer *t = s->t;
+
+  fill_result(t, s, CURLE_OK, UVFETCH_ECANCELED);
+  t->result.curl_code = 0;
+  slot_release(f, s);
+  complete(f, t);
+}
+
+int uvfetch_cancel(uvfetch_t *f, uint64_t ordinal) {
+  struct transfer *t;
+  struct transfer *prev = NULL;
+  unsigned i;
+
+  if (f == NULL)
+    return UVFETCH_EINVAL;
+  if (f->closing)
+    return UVFETCH_ECLOSING;
+  for (i = 0; i < f->nslots; i++) {
+    if (f->slots[i]->t != NULL && f->slots[i]->t->ordinal == ordinal) {
+      enter(f);
+      cancel_running(f, f->slots[i]);
+      f->want_pump = 1;
+      kick(f);
+      leave(f);
+      return 0;
+    }
+  }
+  for (t = f->head; t != NULL; prev = t, t = t->next) {
+    if (t->ordinal != ordinal)
+      continue;
+    if (t->pre_error == 0) {
+      t->pre_error = UVFETCH_ECANCELED;
+      t->pre_message = NULL;
+    }
+    if (f->opt.ordered) {
+      /* It completes in its turn, when the queue reaches it. */
+      f->want_pump = 1;
+      kick(f);
+      return 0;
+    }
+    if (prev != NULL)
+      prev->next = t->next;
+    else
+      f->head = t->next;
+    if (f->tail == t)
+      f->tail = prev;
+    f->stats.queued--;
+    enter(f);
+    complete_early(f, t);
+    leave(f);
+    return 0;
+  }
+  return UVFETCH_ENOTFOUND;
+}
+
+void uvfetch_get_stats(const uvfetch_t *f, uvfetch_stats_t *stats) {
+  *stats = f->stats;
+}
+
+void *uvfetch_get_data(const uvfetch_t *f) {
+  return f->data;
+}
+
+void uvfetch_set_data(uvfetch_t *f, void *data) {
+  f->data = data;
+}
+
+uv_loop_t *uvfetch_get_loop(const uvfetch_t *f) {
+  return f->loop;
+}
+
+int uvfetch_close(uvfetch_t *f, uvfetch_close_cb cb) {
+  struct transfer *t;
+  unsigned i;
+
+  if (f == NULL)
+    return UVFETCH_EINVAL;
+  if (f->closing)
+    return UVFETCH_ECLOSING;
+  f->closing = 1;
+  f->on_close = cb;
+  enter(f);
+  /* Cancel running transfers first: in ordered mode they are all older than
+   * anything queued, so delivery stays in input order. */
+  for (i = 0; i < f->nslots; i++) {
+    if (f->slots[i]->t != NULL)
+      cancel_running(f, f->slots[i]);
+  }
+  for (;;) {
+    t = queue_shift(f);
+    if (t == NULL)
+      break;
+    if (t->pre_error == 0)
+      t->pre_error = UVFETCH_ECANCELED;
+    complete_early(f, t);
+  }
+  leave(f);
+  return 0;
+}
+
+/* Release libcurl while the loop can still close the poll handles its
+ * cleanup touches, then the handles, then, once the last close callback
+ * has run, the memory. Runs twice: first to start, last to finish. */
+static void teardown(uvfetch_t *f) {
+  uvfetch_close_cb cb;
+  size_t i;
+
+  if (!f->torn_down) {
+    f->torn_down = 1;
+    uv_idle_stop(&f->kick);
+    curl_multi_cleanup(f->multi);
+    f->multi = NULL;
+    for (i = 0; i < f->nsocks; i++) {
+      if (f->socks[i] != NULL)
+        sock_close(f, f->socks[i]);
+    }
+    uv_close((uv_handle_t *)&f->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&f->kick, on_handle_closed);
+    return;
+  }
+  if (f->open_handles != 0)
+    return;
+  cb = f->on_close;
+  if (cb != NULL)
+    cb(f);
+  free_fetcher(f);
+}
