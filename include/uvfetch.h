@@ -88,6 +88,9 @@ UVFETCH_EXTERN const char *uvfetch_err_name(int err);
 /* The library's version as "MAJOR.MINOR.PATCH". */
 UVFETCH_EXTERN const char *uvfetch_version(void);
 
+/* The version of the libcurl uvfetch runs on, e.g. "7.88.1". */
+UVFETCH_EXTERN const char *uvfetch_curl_version(void);
+
 typedef struct uvfetch_s uvfetch_t;
 
 /* One finished URL, as handed to the completion callback. Every pointer in

@@ -36,7 +36,3 @@ const char *uvfetch_err_name(int err) {
     return uv_err_name(err);
   return "UNKNOWN";
 }
-
-const char *uvfetch_version(void) {
-  return UVFETCH_VERSION_STRING;
-}
