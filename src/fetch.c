@@ -29,6 +29,7 @@ struct transfer {
   void *data;
   uint64_t ordinal;
   int state;
+  int https;               /* may multiplex: wait for a connection to tell */
   int pre_error;           /* refused or cancelled before it started */
   int pre_curl_code;
   const char *pre_message; /* static text for pre_error */
@@ -352,7 +353,6 @@ static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
   SET(CURLOPT_USERAGENT, f->user_agent);
   SET(CURLOPT_SSL_VERIFYPEER, o->verify_tls ? 1L : 0L);
   SET(CURLOPT_SSL_VERIFYHOST, o->verify_tls ? 2L : 0L);
-  SET(CURLOPT_PIPEWAIT, 1L);
   if (o->compressed)
     SET(CURLOPT_ACCEPT_ENCODING, "");
   if (f->cacert != NULL)
@@ -475,6 +475,11 @@ static void pump(uvfetch_t *f) {
     s->errbuf[0] = '\0';
     t->state = T_RUNNING;
     f->stats.running++;
+    /* PIPEWAIT lets an HTTPS transfer wait for a connection that may
+     * multiplex it (HTTP/2) instead of opening another one. For plain HTTP,
+     * where no multiplexing is asked for, libcurl 7.88 would make it wait
+     * for the whole first response on the host. */
+    curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, (long)t->https);
     if (curl_easy_setopt(s->easy, CURLOPT_URL, (char *)t->url) != CURLE_OK ||
         curl_multi_add_handle(f->multi, s->easy) != CURLM_OK) {
       slot_release(f, s);
@@ -717,7 +722,7 @@ static int scheme_allowed(const char *list, const char *scheme) {
 
 /* 0, or why the URL is refused; *why gets a static message. */
 static int check_url(uvfetch_t *f, const char *url, const char **why,
-                     int *curl_code) {
+                     int *curl_code, int *https) {
   CURLUcode uc;
   char *scheme = NULL;
   int allowed;
@@ -738,6 +743,7 @@ static int check_url(uvfetch_t *f, const char *url, const char **why,
     return UVFETCH_EURL;
   }
   allowed = scheme_allowed(f->protocols, scheme);
+  *https = strcasecmp(scheme, "https") == 0;
   curl_free(scheme);
   if (!allowed) {
     *why = uvfetch_strerror(UVFETCH_ESCHEME);
@@ -891,6 +897,7 @@ int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data, unsigned flags,
   struct transfer *t;
   const char *why = NULL;
   int curl_code = 0;
+  int https = 0;
   int err;
   size_t n;
 
@@ -898,7 +905,7 @@ int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data, unsigned flags,
     return UVFETCH_EINVAL;
   if (f->closing)
     return UVFETCH_ECLOSING;
-  err = check_url(f, url, &why, &curl_code);
+  err = check_url(f, url, &why, &curl_code, &https);
   if (err != 0 && !(flags & UVFETCH_ADD_REPORT_INVALID))
     return err;
   n = strlen(url);
@@ -909,6 +916,7 @@ int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data, unsigned flags,
   t->data = data;
   t->ordinal = f->stats.added++;
   t->state = T_QUEUED;
+  t->https = https;
   t->pre_error = err;
   t->pre_curl_code = curl_code;
   t->pre_message = why;
