@@ -1,6 +1,20 @@
 /* The error table: uvfetch's own codes, with libuv's passed through. */
 #include "uvfetch.h"
 
+/* Only libuv's own codes go to libuv: for any other it allocates an
+ * "Unknown system error" string that nobody frees. */
+static int is_uv_error(int err) {
+  switch (err) {
+#define XX(name, msg)                                                          \
+  case UV_##name:                                                              \
+    return 1;
+    UV_ERRNO_MAP(XX)
+#undef XX
+  default:
+    return 0;
+  }
+}
+
 const char *uvfetch_strerror(int err) {
   switch (err) {
   case 0:
@@ -13,9 +27,7 @@ const char *uvfetch_strerror(int err) {
   default:
     break;
   }
-  /* libuv codes are negated errno values or in -3000..-4095; anything else
-   * it names "Unknown system error" itself. */
-  if (err < 0 && err > UVFETCH_ERRNO_MAX_)
+  if (is_uv_error(err))
     return uv_strerror(err);
   return "unknown error";
 }
@@ -32,7 +44,7 @@ const char *uvfetch_err_name(int err) {
   default:
     break;
   }
-  if (err < 0 && err > UVFETCH_ERRNO_MAX_)
+  if (is_uv_error(err))
     return uv_err_name(err);
   return "UNKNOWN";
 }
