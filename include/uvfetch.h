@@ -124,8 +124,8 @@ typedef void (*uvfetch_done_cb)(uvfetch_t *f, const uvfetch_result_t *r);
  * memory is freed when this returns. */
 typedef void (*uvfetch_close_cb)(uvfetch_t *f);
 
-/* Options for a fetcher, read only during uvfetch_init (strings are
- * copied). Start from UVFETCH_OPTIONS_INIT or uvfetch_options_init(). */
+/* Options for a fetcher, read only during uvfetch_init (strings and lists
+ * are copied). Start from UVFETCH_OPTIONS_INIT or uvfetch_options_init(). */
 typedef struct uvfetch_options_s {
   unsigned max_concurrent; /* transfers in flight at most; >= 1 (50) */
   int ordered;             /* 1: deliver results in the order added (0) */
@@ -145,11 +145,18 @@ typedef struct uvfetch_options_s {
                               NULL: "http,https" */
   const char *user_agent;  /* NULL: "uvfetch/VERSION" */
   const char *cacert;      /* CA bundle file; NULL: system default */
+  const char *proxy;       /* NULL: from the environment, as curl does;
+                              "": none */
+  const char *const *headers; /* extra request headers for every URL,
+                                 "Name: value", NULL-terminated; or NULL */
   void *data;              /* the caller's; see uvfetch_get_data */
 } uvfetch_options_t;
 
 #define UVFETCH_OPTIONS_INIT                                                  \
-  { 50, 0, 0, 1, 10, 1, 1, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL }
+  {                                                                           \
+    .max_concurrent = 50, .follow_redirects = 1, .max_redirects = 10,        \
+    .compressed = 1, .verify_tls = 1                                          \
+  }
 
 /* Fill *opt with the defaults (the same as UVFETCH_OPTIONS_INIT). */
 UVFETCH_EXTERN void uvfetch_options_init(uvfetch_options_t *opt);
@@ -163,7 +170,7 @@ UVFETCH_EXTERN int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
                                 const uvfetch_options_t *opt,
                                 uvfetch_done_cb on_done);
 
-/* Flags for uvfetch_add_ex. */
+/* Flags for uvfetch_add_ex and uvfetch_request_t. */
 enum {
   /* Accept a URL that would be refused (malformed, scheme not allowed) and
    * report the refusal through the completion callback, in its turn, like
@@ -184,11 +191,59 @@ UVFETCH_EXTERN int uvfetch_add(uvfetch_t *f, const char *url, void *data);
 UVFETCH_EXTERN int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data,
                                   unsigned flags, uint64_t *ordinal);
 
+/* Per-transfer hooks. They run inside libcurl, on the loop thread, while a
+ * transfer is in progress: they may call uvfetch_add or uvfetch_submit,
+ * but not uvfetch_cancel or uvfetch_close (return non-zero instead). */
+
+/* Body bytes as they arrive, after content decoding. Return 0 to go on;
+ * anything else stops the transfer, which then fails with UVFETCH_EWRITE. */
+typedef int (*uvfetch_body_cb)(uvfetch_t *f, void *data, const char *buf,
+                               size_t len);
+
+/* One response header line as received, CRLF included, for every response
+ * (redirects too). Return 0 to go on; anything else stops the transfer
+ * (UVFETCH_EWRITE). */
+typedef int (*uvfetch_header_cb)(uvfetch_t *f, void *data, const char *line,
+                                 size_t len);
+
+/* The libcurl easy handle (a CURL *) of a transfer about to start, for
+ * options uvfetch does not wrap. Easy handles are reused: whatever this
+ * sets is undone (curl_easy_reset) after the transfer. Return 0 to start
+ * the transfer; anything else fails it with UVFETCH_ECURL. */
+typedef int (*uvfetch_setup_cb)(uvfetch_t *f, void *data, void *curl_easy);
+
+/* One URL with options of its own, for uvfetch_submit. */
+typedef struct uvfetch_request_s {
+  const char *url;            /* required; copied */
+  void *data;                 /* the caller's; comes back in the result */
+  unsigned flags;             /* UVFETCH_ADD_* */
+  const char *const *headers; /* added to the fetcher's, "Name: value",
+                                 NULL-terminated; copied; or NULL */
+  long timeout_ms;            /* whole transfer; 0: the fetcher's */
+  uvfetch_body_cb on_body;    /* or NULL: bytes are only counted */
+  uvfetch_header_cb on_header;
+  uvfetch_setup_cb on_setup;
+} uvfetch_request_t;
+
+#define UVFETCH_REQUEST_INIT                                                  \
+  { .url = NULL }
+
+/* Queue one request: uvfetch_add_ex with per-URL options. Returns what
+ * uvfetch_add_ex returns, and UVFETCH_EINVAL for a negative timeout. */
+UVFETCH_EXTERN int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
+                                  uint64_t *ordinal);
+
 /* Cancel the queued or running transfer `ordinal`. Its completion callback
  * runs before this returns, with error UVFETCH_ECANCELED (in ordered mode:
  * when its turn comes). Returns 0, or UVFETCH_ENOTFOUND when it has
  * already completed or never existed. */
 UVFETCH_EXTERN int uvfetch_cancel(uvfetch_t *f, uint64_t ordinal);
+
+/* Stop starting queued transfers (running ones go on), and start again.
+ * Paused, a fetcher with only queued URLs does not keep the loop alive.
+ * Both return 0, or UVFETCH_ECLOSING after uvfetch_close. */
+UVFETCH_EXTERN int uvfetch_pause(uvfetch_t *f);
+UVFETCH_EXTERN int uvfetch_resume(uvfetch_t *f);
 
 /* Counts of the fetcher's URLs right now. */
 typedef struct uvfetch_stats_s {

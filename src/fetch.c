@@ -27,6 +27,11 @@ enum { T_QUEUED, T_RUNNING, T_HELD };
 struct transfer {
   struct transfer *next;   /* in the intake queue */
   void *data;
+  struct curl_slist *headers; /* owned: the fetcher's and the request's */
+  long timeout_ms;            /* the request's own, or 0 */
+  uvfetch_body_cb on_body;
+  uvfetch_header_cb on_header;
+  uvfetch_setup_cb on_setup;
   uint64_t ordinal;
   int state;
   int https;               /* may multiplex: wait for a connection to tell */
@@ -46,6 +51,8 @@ struct slot {
   struct transfer *t;
   uint64_t bytes;
   int too_large;
+  int custom;  /* the transfer changed options that later ones must not see */
+  int touched; /* its setup hook had the easy handle: reset it afterwards */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -64,6 +71,8 @@ struct uvfetch_s {
   char *protocols;
   char *user_agent;
   char *cacert;
+  char *proxy;
+  struct curl_slist *headers;
   uvfetch_done_cb on_done;
   uvfetch_close_cb on_close;
   void *data;
@@ -72,6 +81,7 @@ struct uvfetch_s {
   uv_idle_t kick;
   int want_pump;
   int want_timeout;
+  int paused;
 
   struct transfer *head; /* intake queue, in ordinal order */
   struct transfer *tail;
@@ -248,6 +258,13 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
   t->message = strdup(s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
 }
 
+static void transfer_free(struct transfer *t) {
+  curl_slist_free_all(t->headers);
+  free(t->effective_url);
+  free(t->message);
+  free(t);
+}
+
 /* Hand one finished transfer to the caller and free it. */
 static void deliver(uvfetch_t *f, struct transfer *t) {
   uvfetch_result_t *r = &t->result;
@@ -267,9 +284,7 @@ static void deliver(uvfetch_t *f, struct transfer *t) {
   enter(f);
   f->on_done(f, r);
   leave(f);
-  free(t->effective_url);
-  free(t->message);
-  free(t);
+  transfer_free(t);
 }
 
 /* A transfer is finished: deliver it now, or, in ordered mode, hold it until
@@ -320,6 +335,17 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userp) {
     s->too_large = 1;
     return 0;
   }
+  if (s->t->on_body != NULL && s->t->on_body(s->f, s->t->data, ptr, n) != 0)
+    return 0;
+  return n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userp) {
+  struct slot *s = userp;
+  size_t n = size * nmemb;
+
+  if (s->t->on_header(s->f, s->t->data, ptr, n) != 0)
+    return 0;
   return n;
 }
 
@@ -357,6 +383,10 @@ static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
     SET(CURLOPT_ACCEPT_ENCODING, "");
   if (f->cacert != NULL)
     SET(CURLOPT_CAINFO, f->cacert);
+  if (f->proxy != NULL)
+    SET(CURLOPT_PROXY, f->proxy);
+  if (f->headers != NULL)
+    SET(CURLOPT_HTTPHEADER, f->headers);
   if (o->connect_timeout_ms > 0)
     SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   if (o->timeout_ms > 0)
@@ -410,9 +440,23 @@ static struct slot *slot_get(uvfetch_t *f) {
   return s;
 }
 
-/* Detach the slot's transfer from libcurl and make the slot idle again. */
+/* Detach the slot's transfer from libcurl and make the slot idle again,
+ * with the fetcher's options back where a transfer changed them. */
 static void slot_release(uvfetch_t *f, struct slot *s) {
   curl_multi_remove_handle(f->multi, s->easy);
+  if (s->touched) {
+    curl_easy_reset(s->easy);
+    slot_configure(f, s);
+  } else if (s->custom) {
+    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, f->opt.timeout_ms);
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, f->headers);
+    /* Without a header function, libcurl would hand header lines to the
+     * write function whenever HEADERDATA is set. */
+    curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, NULL);
+    curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, NULL);
+  }
+  s->touched = 0;
+  s->custom = 0;
   s->t = NULL;
   s->next_idle = f->idle;
   f->idle = s;
@@ -444,13 +488,32 @@ static struct transfer *queue_shift(uvfetch_t *f) {
   return t;
 }
 
+/* What a request sets for itself on the slot's easy handle; slot_release
+ * puts the fetcher's options back. Non-zero when the setup hook refuses. */
+static int transfer_options(uvfetch_t *f, struct slot *s, struct transfer *t) {
+  if (t->timeout_ms > 0 || t->headers != NULL || t->on_header != NULL)
+    s->custom = 1;
+  if (t->timeout_ms > 0)
+    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, t->timeout_ms);
+  if (t->headers != NULL)
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, t->headers);
+  if (t->on_header != NULL) {
+    curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+  }
+  if (t->on_setup == NULL)
+    return 0;
+  s->touched = 1;
+  return t->on_setup(f, t->data, s->easy);
+}
+
 /* Start queued transfers while there are free slots and, in ordered mode,
  * while they fall inside the reordering window. */
 static void pump(uvfetch_t *f) {
   struct transfer *t;
   struct slot *s;
 
-  while (!f->closing && f->head != NULL) {
+  while (!f->closing && !f->paused && f->head != NULL) {
     t = f->head;
     if (f->opt.ordered && t->ordinal >= f->next_deliver + f->window)
       break;
@@ -475,6 +538,13 @@ static void pump(uvfetch_t *f) {
     s->errbuf[0] = '\0';
     t->state = T_RUNNING;
     f->stats.running++;
+    if (transfer_options(f, s, t) != 0) {
+      slot_release(f, s);
+      t->pre_error = UVFETCH_ECURL;
+      t->pre_message = "the setup hook refused the transfer";
+      complete_early(f, t);
+      continue;
+    }
     /* PIPEWAIT lets an HTTPS transfer wait for a connection that may
      * multiplex it (HTTP/2) instead of opening another one. For plain HTTP,
      * where no multiplexing is asked for, libcurl 7.88 would make it wait
@@ -789,8 +859,38 @@ static void free_fetcher(uvfetch_t *f) {
   free(f->protocols);
   free(f->user_agent);
   free(f->cacert);
+  free(f->proxy);
+  curl_slist_free_all(f->headers);
   free(f);
   curl_global_cleanup();
+}
+
+/* *out = a copy of `base` followed by `more` (NULL-terminated); NULL when
+ * both are empty. 0, or -1 when out of memory (*out is then NULL). */
+static int header_list(struct curl_slist **out, const struct curl_slist *base,
+                       const char *const *more) {
+  struct curl_slist *list = NULL;
+  struct curl_slist *grown;
+
+  for (; base != NULL; base = base->next) {
+    grown = curl_slist_append(list, base->data);
+    if (grown == NULL)
+      goto fail;
+    list = grown;
+  }
+  for (; more != NULL && *more != NULL; more++) {
+    grown = curl_slist_append(list, *more);
+    if (grown == NULL)
+      goto fail;
+    list = grown;
+  }
+  *out = list;
+  return 0;
+
+fail:
+  curl_slist_free_all(list);
+  *out = NULL;
+  return -1;
 }
 
 static char *copy_or(const char *s, const char *otherwise) {
@@ -832,13 +932,19 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
   f->protocols = copy_or(opt->protocols, "http,https");
   f->user_agent = copy_or(opt->user_agent, "uvfetch/" UVFETCH_VERSION_STRING);
   f->cacert = copy_or(opt->cacert, NULL);
+  f->proxy = copy_or(opt->proxy, NULL);
   f->slots = calloc(opt->max_concurrent, sizeof(*f->slots));
   if (f->protocols == NULL || f->user_agent == NULL || f->slots == NULL ||
-      (opt->cacert != NULL && f->cacert == NULL))
+      (opt->cacert != NULL && f->cacert == NULL) ||
+      (opt->proxy != NULL && f->proxy == NULL))
+    goto fail;
+  if (header_list(&f->headers, NULL, opt->headers) != 0)
     goto fail;
   f->opt.protocols = f->protocols;
   f->opt.user_agent = f->user_agent;
   f->opt.cacert = f->cacert;
+  f->opt.proxy = f->proxy;
+  f->opt.headers = NULL;
   if (opt->ordered) {
     f->ring = calloc(f->window, sizeof(*f->ring));
     if (f->ring == NULL)
@@ -894,6 +1000,16 @@ int uvfetch_add(uvfetch_t *f, const char *url, void *data) {
 
 int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data, unsigned flags,
                    uint64_t *ordinal) {
+  uvfetch_request_t req = UVFETCH_REQUEST_INIT;
+
+  req.url = url;
+  req.data = data;
+  req.flags = flags;
+  return uvfetch_submit(f, &req, ordinal);
+}
+
+int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
+                   uint64_t *ordinal) {
   struct transfer *t;
   const char *why = NULL;
   int curl_code = 0;
@@ -901,19 +1017,28 @@ int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data, unsigned flags,
   int err;
   size_t n;
 
-  if (f == NULL || url == NULL)
+  if (f == NULL || req == NULL || req->url == NULL || req->timeout_ms < 0)
     return UVFETCH_EINVAL;
   if (f->closing)
     return UVFETCH_ECLOSING;
-  err = check_url(f, url, &why, &curl_code, &https);
-  if (err != 0 && !(flags & UVFETCH_ADD_REPORT_INVALID))
+  err = check_url(f, req->url, &why, &curl_code, &https);
+  if (err != 0 && !(req->flags & UVFETCH_ADD_REPORT_INVALID))
     return err;
-  n = strlen(url);
+  n = strlen(req->url);
   t = calloc(1, sizeof(*t) + n + 1);
   if (t == NULL)
     return UVFETCH_ENOMEM;
-  memcpy(t->url, url, n + 1);
-  t->data = data;
+  if (req->headers != NULL && req->headers[0] != NULL &&
+      header_list(&t->headers, f->headers, req->headers) != 0) {
+    free(t);
+    return UVFETCH_ENOMEM;
+  }
+  memcpy(t->url, req->url, n + 1);
+  t->data = req->data;
+  t->timeout_ms = req->timeout_ms;
+  t->on_body = req->on_body;
+  t->on_header = req->on_header;
+  t->on_setup = req->on_setup;
   t->ordinal = f->stats.added++;
   t->state = T_QUEUED;
   t->https = https;
@@ -923,6 +1048,26 @@ int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data, unsigned flags,
   queue_push(f, t);
   if (ordinal != NULL)
     *ordinal = t->ordinal;
+  f->want_pump = 1;
+  kick(f);
+  return 0;
+}
+
+int uvfetch_pause(uvfetch_t *f) {
+  if (f == NULL)
+    return UVFETCH_EINVAL;
+  if (f->closing)
+    return UVFETCH_ECLOSING;
+  f->paused = 1;
+  return 0;
+}
+
+int uvfetch_resume(uvfetch_t *f) {
+  if (f == NULL)
+    return UVFETCH_EINVAL;
+  if (f->closing)
+    return UVFETCH_ECLOSING;
+  f->paused = 0;
   f->want_pump = 1;
   kick(f);
   return 0;
