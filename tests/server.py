@@ -15,6 +15,7 @@ Endpoints (GET; HEAD answers the same headers without a body):
                      URL-decoded query param `to` (default /size/10)
   /loop              302 to /loop (query kept)
   /redirect-to?url=U 302 to U (URL-decoded)
+  /headers           200, body: the request's header lines, one per line
   /stats             {"requests": R, "active": A, "peak": P}
   /stats/reset       zero R, set P to A (0 when idle), answer the same JSON
   anything else      404
@@ -113,7 +114,7 @@ def stats_json():
 
 class Request:
     __slots__ = ("method", "path", "query", "params", "version11",
-                 "keep_alive", "accept_gzip", "body_len")
+                 "keep_alive", "accept_gzip", "body_len", "header_lines")
 
 
 def parse_head(head):
@@ -172,6 +173,7 @@ def parse_head(head):
         req.keep_alive = b"keep-alive" in conn_tokens
     req.accept_gzip = accept_gzip
     req.body_len = body_len
+    req.header_lines = lines[1:]
     return req
 
 
@@ -210,6 +212,8 @@ def route(req):
         if "url" not in req.params:
             raise BadRequest("redirect-to needs url")
         return 302, location(req.params["url"]), b"", True
+    if path == "/headers":
+        return 200, [], b"".join(h + b"\n" for h in req.header_lines), True
     if path == "/stats":
         return 200, [b"Content-Type: application/json"], None, False
     if path == "/stats/reset":

@@ -12,212 +12,9 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "support.h"
 #include "uvfetch.h"
-
-/* ---- fixture: a loop, a server, and a copy of every result ------------- */
-
-#define RUN_LIMIT_MS 60000
-
-typedef struct rec {
-  uintptr_t tag; /* the data pointer given to uvfetch_add_ex */
-  uint64_t ordinal;
-  int ok;
-  int error;
-  int curl_code;
-  long http_code;
-  int http_version;
-  long redirects;
-  uint64_t bytes;
-  uint64_t wire_bytes;
-  unsigned attempts;
-  char url[256];
-  char effective_url[256];
-  char message[256];
-  int inside;            /* fx->inside when the callback ran */
-  uvfetch_stats_t stats; /* the fetcher's counts during the callback */
-} rec_t;
-
-typedef struct fixture {
-  uv_loop_t loop;
-  uv_timer_t watchdog;
-  int expired;
-  int loop_closed;
-  test_server_t server;
-  uvfetch_t *f;
-  rec_t *recs;
-  size_t nrecs;
-  size_t cap;
-  int close_calls;
-  size_t recs_at_close; /* results seen when the close callback ran */
-  int inside;           /* set by a test around a call it is inside of */
-  /* Runs after each result is recorded, so a test can act from inside. */
-  void (*hook)(struct fixture *fx, const uvfetch_result_t *r);
-  uint64_t ordinal; /* for the hooks' use */
-  int err[4];       /* for the hooks' use */
-} fixture_t;
-
-/* The result is valid only during the callback: copy it. */
-static void on_done(uvfetch_t *f, const uvfetch_result_t *r) {
-  fixture_t *fx = uvfetch_get_data(f);
-  rec_t *rec;
-
-  if (fx->nrecs == fx->cap) {
-    fx->cap = fx->cap ? 2 * fx->cap : 64;
-    fx->recs = realloc(fx->recs, fx->cap * sizeof(*fx->recs));
-    if (fx->recs == NULL)
-      abort();
-  }
-  rec = &fx->recs[fx->nrecs++];
-  rec->tag = (uintptr_t)r->data;
-  rec->ordinal = r->ordinal;
-  rec->ok = r->ok;
-  rec->error = r->error;
-  rec->curl_code = r->curl_code;
-  rec->http_code = r->http_code;
-  rec->http_version = r->http_version;
-  rec->redirects = r->redirects;
-  rec->bytes = r->bytes;
-  rec->wire_bytes = r->wire_bytes;
-  rec->attempts = r->attempts;
-  snprintf(rec->url, sizeof(rec->url), "%s", r->url);
-  snprintf(rec->effective_url, sizeof(rec->effective_url), "%s",
-           r->effective_url);
-  snprintf(rec->message, sizeof(rec->message), "%s", r->message);
-  rec->inside = fx->inside;
-  uvfetch_get_stats(f, &rec->stats);
-  if (fx->hook != NULL)
-    fx->hook(fx, r);
-}
-
-static void on_closed(uvfetch_t *f) {
-  fixture_t *fx = uvfetch_get_data(f);
-
-  fx->close_calls++;
-  fx->recs_at_close = fx->nrecs;
-}
-
-/* A run that outlasts the limit stops the loop instead of hanging the
- * test; the timer is unreferenced, so it never keeps the loop alive. */
-static void on_watchdog(uv_timer_t *t) {
-  fixture_t *fx = t->data;
-
-  fx->expired = 1;
-  uv_stop(&fx->loop);
-}
-
-static int setup(void **state) {
-  fixture_t *fx = calloc(1, sizeof(*fx));
-
-  if (fx == NULL)
-    return -1;
-  if (uv_loop_init(&fx->loop) != 0)
-    return -1;
-  uv_timer_init(&fx->loop, &fx->watchdog);
-  fx->watchdog.data = fx;
-  uv_unref((uv_handle_t *)&fx->watchdog);
-  if (test_server_start(&fx->server) != 0)
-    return -1;
-  *state = fx;
-  return 0;
-}
-
-/* After a failed test, release what it left behind, so that the next test
- * and the leak checkers see only their own: close the fetcher, give the
- * loop a few seconds to let go, and abandon it if it will not. */
-static void fx_abandon(fixture_t *fx) {
-  uint64_t deadline = uv_hrtime() + 5000 * (uint64_t)1000000;
-
-  if (fx->f != NULL && fx->close_calls == 0)
-    uvfetch_close(fx->f, on_closed);
-  if (!uv_is_closing((uv_handle_t *)&fx->watchdog))
-    uv_close((uv_handle_t *)&fx->watchdog, NULL);
-  while (uv_run(&fx->loop, UV_RUN_NOWAIT) != 0 && uv_hrtime() < deadline)
-    uv_sleep(1);
-  uv_loop_close(&fx->loop);
-}
-
-static int teardown(void **state) {
-  fixture_t *fx = *state;
-
-  if (!fx->loop_closed)
-    fx_abandon(fx);
-  test_server_stop(&fx->server);
-  free(fx->recs);
-  free(fx);
-  return 0;
-}
-
-static void fx_open(fixture_t *fx, uvfetch_options_t *opt) {
-  opt->data = fx;
-  assert_int_equal(uvfetch_init(&fx->loop, &fx->f, opt, on_done), 0);
-}
-
-/* Adds the server's URL for the formatted path; returns its ordinal. */
-static uint64_t fx_add(fixture_t *fx, uintptr_t tag, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static uint64_t fx_add(fixture_t *fx, uintptr_t tag, const char *fmt, ...) {
-  va_list ap;
-  char path[512];
-  char *url;
-  uint64_t ordinal = UINT64_MAX;
-
-  va_start(ap, fmt);
-  vsnprintf(path, sizeof(path), fmt, ap);
-  va_end(ap);
-  url = test_url(&fx->server, "%s", path);
-  assert_non_null(url);
-  assert_int_equal(uvfetch_add_ex(fx->f, url, (void *)tag, 0, &ordinal), 0);
-  free(url);
-  return ordinal;
-}
-
-static void fx_run(fixture_t *fx) {
-  uv_timer_start(&fx->watchdog, on_watchdog, RUN_LIMIT_MS, 0);
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  uv_timer_stop(&fx->watchdog);
-  assert_false(fx->expired);
-}
-
-/* Close the fetcher, let the loop run its close callback, and prove that
- * nothing of the library is left on the loop. */
-static void fx_finish(fixture_t *fx) {
-  assert_int_equal(uvfetch_close(fx->f, on_closed), 0);
-  fx_run(fx);
-  assert_int_equal(fx->close_calls, 1);
-  uv_close((uv_handle_t *)&fx->watchdog, NULL);
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&fx->loop), 0);
-  fx->loop_closed = 1;
-}
-
-/* The one result whose tag is `tag`. */
-static const rec_t *fx_rec(const fixture_t *fx, uintptr_t tag) {
-  const rec_t *found = NULL;
-  size_t i;
-
-  for (i = 0; i < fx->nrecs; i++) {
-    if (fx->recs[i].tag != tag)
-      continue;
-    assert_null(found);
-    found = &fx->recs[i];
-  }
-  assert_non_null(found);
-  return found;
-}
-
-/* ---- the tests --------------------------------------------------------- */
-/* For a test that closed the fetcher itself: run until the close callback
- * has run, then prove the loop is clean. */
-static void fx_finish_closed(fixture_t *fx) {
-  fx_run(fx);
-  assert_int_equal(fx->close_calls, 1);
-  uv_close((uv_handle_t *)&fx->watchdog, NULL);
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&fx->loop), 0);
-  fx->loop_closed = 1;
-}
 
 static uint64_t ms_since(uint64_t start_ns) {
   return (uv_hrtime() - start_ns) / 1000000;
@@ -393,9 +190,9 @@ static void close_hook(fixture_t *fx, const uvfetch_result_t *r) {
 
   if ((uintptr_t)r->data == 0) {
     fx->inside = 1;
-    fx->err[0] = uvfetch_close(fx->f, on_closed);
+    fx->err[0] = uvfetch_close(fx->f, fx_on_closed);
     fx->inside = 0;
-    fx->err[1] = uvfetch_close(fx->f, on_closed);
+    fx->err[1] = uvfetch_close(fx->f, fx_on_closed);
     /* The close callback waits for a later turn of the loop. */
     fx->err[2] = fx->close_calls;
     return;
@@ -472,7 +269,7 @@ static void on_close_timer(uv_timer_t *t) {
   fixture_t *fx = t->data;
 
   fx->inside = 1;
-  fx->err[0] = uvfetch_close(fx->f, on_closed);
+  fx->err[0] = uvfetch_close(fx->f, fx_on_closed);
   fx->inside = 0;
   fx->err[1] = fx->close_calls;
   uv_close((uv_handle_t *)t, NULL);
@@ -518,7 +315,7 @@ static void test_calls_after_close(void **state) {
   fx_add(fx, 0, "/size/1");
   url = test_url(&fx->server, "/size/2");
   fx->inside = 1;
-  assert_int_equal(uvfetch_close(fx->f, on_closed), 0);
+  assert_int_equal(uvfetch_close(fx->f, fx_on_closed), 0);
   fx->inside = 0;
   assert_int_equal(fx->close_calls, 0);
   assert_int_equal(fx->nrecs, 1);
@@ -531,7 +328,7 @@ static void test_calls_after_close(void **state) {
                                   UVFETCH_ADD_REPORT_INVALID, &ordinal),
                    UVFETCH_ECLOSING);
   assert_int_equal(ordinal, 99);
-  assert_int_equal(uvfetch_close(fx->f, on_closed), UVFETCH_ECLOSING);
+  assert_int_equal(uvfetch_close(fx->f, fx_on_closed), UVFETCH_ECLOSING);
   assert_int_equal(uvfetch_close(fx->f, NULL), UVFETCH_ECLOSING);
   free(url);
   fx_finish_closed(fx);
@@ -599,7 +396,7 @@ static void test_two_fetchers_one_loop(void **state) {
   assert_int_equal(st.done, 3);
 
   /* Close the first while the second keeps working. */
-  assert_int_equal(uvfetch_close(first, on_closed), 0);
+  assert_int_equal(uvfetch_close(first, fx_on_closed), 0);
   fx_run(fx);
   assert_int_equal(fx->close_calls, 1);
   fx_add(fx, 8, "/size/8");
@@ -632,22 +429,28 @@ static void test_cancel_unknown(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_add_from_callback, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cancel_queued, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_cancel_queued_ordered, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_cancel_running, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_close_from_callback, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_close_from_callback_ordered, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_close_from_timer, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_calls_after_close, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_idle_fetcher_releases_loop, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_two_fetchers_one_loop, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_cancel_unknown, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_add_from_callback, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_queued, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_queued_ordered, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_running, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_close_from_callback, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_close_from_callback_ordered,
+                                      fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_close_from_timer, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_calls_after_close, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_idle_fetcher_releases_loop, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_two_fetchers_one_loop, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_unknown, fx_setup,
+                                      fx_teardown),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

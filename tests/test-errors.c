@@ -14,189 +14,10 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "fixture.h"
 #include "support.h"
 #include "uvfetch.h"
 
-/* ---- fixture: a loop, a server, and a copy of every result ------------- */
-
-#define RUN_LIMIT_MS 60000
-
-typedef struct rec {
-  uintptr_t tag; /* the data pointer given to uvfetch_add_ex */
-  uint64_t ordinal;
-  int ok;
-  int error;
-  int curl_code;
-  long http_code;
-  int http_version;
-  long redirects;
-  uint64_t bytes;
-  uint64_t wire_bytes;
-  unsigned attempts;
-  char url[256];
-  char effective_url[256];
-  char message[256];
-} rec_t;
-
-typedef struct fixture {
-  uv_loop_t loop;
-  uv_timer_t watchdog;
-  int expired;
-  int loop_closed;
-  test_server_t server;
-  uvfetch_t *f;
-  rec_t *recs;
-  size_t nrecs;
-  size_t cap;
-  int close_calls;
-} fixture_t;
-
-/* The result is valid only during the callback: copy it. */
-static void on_done(uvfetch_t *f, const uvfetch_result_t *r) {
-  fixture_t *fx = uvfetch_get_data(f);
-  rec_t *rec;
-
-  if (fx->nrecs == fx->cap) {
-    fx->cap = fx->cap ? 2 * fx->cap : 64;
-    fx->recs = realloc(fx->recs, fx->cap * sizeof(*fx->recs));
-    if (fx->recs == NULL)
-      abort();
-  }
-  rec = &fx->recs[fx->nrecs++];
-  rec->tag = (uintptr_t)r->data;
-  rec->ordinal = r->ordinal;
-  rec->ok = r->ok;
-  rec->error = r->error;
-  rec->curl_code = r->curl_code;
-  rec->http_code = r->http_code;
-  rec->http_version = r->http_version;
-  rec->redirects = r->redirects;
-  rec->bytes = r->bytes;
-  rec->wire_bytes = r->wire_bytes;
-  rec->attempts = r->attempts;
-  snprintf(rec->url, sizeof(rec->url), "%s", r->url);
-  snprintf(rec->effective_url, sizeof(rec->effective_url), "%s",
-           r->effective_url);
-  snprintf(rec->message, sizeof(rec->message), "%s", r->message);
-}
-
-static void on_closed(uvfetch_t *f) {
-  fixture_t *fx = uvfetch_get_data(f);
-
-  fx->close_calls++;
-}
-
-/* A run that outlasts the limit stops the loop instead of hanging the
- * test; the timer is unreferenced, so it never keeps the loop alive. */
-static void on_watchdog(uv_timer_t *t) {
-  fixture_t *fx = t->data;
-
-  fx->expired = 1;
-  uv_stop(&fx->loop);
-}
-
-static int setup(void **state) {
-  fixture_t *fx = calloc(1, sizeof(*fx));
-
-  if (fx == NULL)
-    return -1;
-  if (uv_loop_init(&fx->loop) != 0)
-    return -1;
-  uv_timer_init(&fx->loop, &fx->watchdog);
-  fx->watchdog.data = fx;
-  uv_unref((uv_handle_t *)&fx->watchdog);
-  if (test_server_start(&fx->server) != 0)
-    return -1;
-  *state = fx;
-  return 0;
-}
-
-/* After a failed test, release what it left behind, so that the next test
- * and the leak checkers see only their own: close the fetcher, give the
- * loop a few seconds to let go, and abandon it if it will not. */
-static void fx_abandon(fixture_t *fx) {
-  uint64_t deadline = uv_hrtime() + 5000 * (uint64_t)1000000;
-
-  if (fx->f != NULL && fx->close_calls == 0)
-    uvfetch_close(fx->f, on_closed);
-  if (!uv_is_closing((uv_handle_t *)&fx->watchdog))
-    uv_close((uv_handle_t *)&fx->watchdog, NULL);
-  while (uv_run(&fx->loop, UV_RUN_NOWAIT) != 0 && uv_hrtime() < deadline)
-    uv_sleep(1);
-  uv_loop_close(&fx->loop);
-}
-
-static int teardown(void **state) {
-  fixture_t *fx = *state;
-
-  if (!fx->loop_closed)
-    fx_abandon(fx);
-  test_server_stop(&fx->server);
-  free(fx->recs);
-  free(fx);
-  return 0;
-}
-
-static void fx_open(fixture_t *fx, uvfetch_options_t *opt) {
-  opt->data = fx;
-  assert_int_equal(uvfetch_init(&fx->loop, &fx->f, opt, on_done), 0);
-}
-
-/* Adds the server's URL for the formatted path; returns its ordinal. */
-static uint64_t fx_add(fixture_t *fx, uintptr_t tag, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static uint64_t fx_add(fixture_t *fx, uintptr_t tag, const char *fmt, ...) {
-  va_list ap;
-  char path[512];
-  char *url;
-  uint64_t ordinal = UINT64_MAX;
-
-  va_start(ap, fmt);
-  vsnprintf(path, sizeof(path), fmt, ap);
-  va_end(ap);
-  url = test_url(&fx->server, "%s", path);
-  assert_non_null(url);
-  assert_int_equal(uvfetch_add_ex(fx->f, url, (void *)tag, 0, &ordinal), 0);
-  free(url);
-  return ordinal;
-}
-
-static void fx_run(fixture_t *fx) {
-  uv_timer_start(&fx->watchdog, on_watchdog, RUN_LIMIT_MS, 0);
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  uv_timer_stop(&fx->watchdog);
-  assert_false(fx->expired);
-}
-
-/* Close the fetcher, let the loop run its close callback, and prove that
- * nothing of the library is left on the loop. */
-static void fx_finish(fixture_t *fx) {
-  assert_int_equal(uvfetch_close(fx->f, on_closed), 0);
-  fx_run(fx);
-  assert_int_equal(fx->close_calls, 1);
-  uv_close((uv_handle_t *)&fx->watchdog, NULL);
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&fx->loop), 0);
-  fx->loop_closed = 1;
-}
-
-/* The one result whose tag is `tag`. */
-static const rec_t *fx_rec(const fixture_t *fx, uintptr_t tag) {
-  const rec_t *found = NULL;
-  size_t i;
-
-  for (i = 0; i < fx->nrecs; i++) {
-    if (fx->recs[i].tag != tag)
-      continue;
-    assert_null(found);
-    found = &fx->recs[i];
-  }
-  assert_non_null(found);
-  return found;
-}
-
-/* ---- the tests --------------------------------------------------------- */
 /* 404 and 500 are complete responses: ok, with their status and body. */
 static void test_http_error_status_is_ok(void **state) {
   fixture_t *fx = *state;
@@ -469,10 +290,7 @@ static void test_unknown_host(void **state) {
   if (isolated == NULL || strcmp(isolated, "1") != 0) {
     print_message("skipped: set UVFETCH_TEST_ISOLATED_NET=1 inside "
                   "`unshare -n` to run it\n");
-    uv_close((uv_handle_t *)&fx->watchdog, NULL);
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&fx->loop), 0);
-    fx->loop_closed = 1;
+    fx_close_loop(fx);
     skip();
   }
   uvfetch_options_init(&opt);
@@ -564,18 +382,20 @@ static void test_unknown_error_codes(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_http_error_status_is_ok, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_refused_urls, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_refused_urls_reported, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_unknown_host, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_error_table, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_unknown_error_codes, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_http_error_status_is_ok, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_connection_refused, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_refused_urls, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_refused_urls_reported, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_arguments, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_timeout, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_unknown_host, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_error_table, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_unknown_error_codes, fx_setup,
+                                      fx_teardown),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "fixture.h"
 #include "uvfetch.h"
 
 #ifndef TEST_NGINX_SH
@@ -28,206 +29,44 @@ static struct {
   int https_port;
 } nginx;
 
-/* ---- fixture: a loop and a copy of every result ---------------------- */
-
+/* A thousand files over TLS take far longer than anything the other
+ * programs fetch. The limit stays under meson's 300 s for this program, so
+ * that a hang is reported by the watchdog, not by meson killing us. */
 #define RUN_LIMIT_MS 200000
 
-typedef struct rec {
-  uintptr_t tag; /* the data pointer given to uvfetch_add_ex */
-  uint64_t ordinal;
-  int ok;
-  int error;
-  int curl_code;
-  long http_code;
-  int http_version;
-  long redirects;
-  uint64_t bytes;
-  uint64_t wire_bytes;
-  unsigned attempts;
-  char url[256];
-  char effective_url[256];
-  char message[256];
-} rec_t;
-
-typedef struct fixture {
-  uv_loop_t loop;
-  uv_timer_t watchdog;
-  int expired;
-  int loop_closed;
-  uvfetch_t *f;
-  rec_t *recs;
-  size_t nrecs;
-  size_t cap;
-  int close_calls;
-  size_t close_after; /* close from the callback of this many results */
-  size_t recs_at_close;
-} fixture_t;
-
-static void on_closed(uvfetch_t *f);
-
-/* The result is valid only during the callback: copy it. */
-static void on_done(uvfetch_t *f, const uvfetch_result_t *r) {
-  fixture_t *fx = uvfetch_get_data(f);
-  rec_t *rec;
-
-  if (fx->nrecs == fx->cap) {
-    fx->cap = fx->cap ? 2 * fx->cap : 64;
-    fx->recs = realloc(fx->recs, fx->cap * sizeof(*fx->recs));
-    if (fx->recs == NULL)
-      abort();
-  }
-  rec = &fx->recs[fx->nrecs++];
-  rec->tag = (uintptr_t)r->data;
-  rec->ordinal = r->ordinal;
-  rec->ok = r->ok;
-  rec->error = r->error;
-  rec->curl_code = r->curl_code;
-  rec->http_code = r->http_code;
-  rec->http_version = r->http_version;
-  rec->redirects = r->redirects;
-  rec->bytes = r->bytes;
-  rec->wire_bytes = r->wire_bytes;
-  rec->attempts = r->attempts;
-  snprintf(rec->url, sizeof(rec->url), "%s", r->url);
-  snprintf(rec->effective_url, sizeof(rec->effective_url), "%s",
-           r->effective_url);
-  snprintf(rec->message, sizeof(rec->message), "%s", r->message);
-  if (fx->close_after != 0 && fx->nrecs == fx->close_after) {
-    if (uvfetch_close(f, on_closed) != 0)
-      abort();
-  }
-}
-
-static void on_closed(uvfetch_t *f) {
-  fixture_t *fx = uvfetch_get_data(f);
-
-  fx->close_calls++;
-  fx->recs_at_close = fx->nrecs;
-}
-
-/* A run that outlasts the limit stops the loop instead of hanging the
- * test; the timer is unreferenced, so it never keeps the loop alive. */
-static void on_watchdog(uv_timer_t *t) {
-  fixture_t *fx = t->data;
-
-  fx->expired = 1;
-  uv_stop(&fx->loop);
-}
-
+/* The fixture without a test server of its own: main() starts nginx once,
+ * for every test. */
 static int setup(void **state) {
-  fixture_t *fx = calloc(1, sizeof(*fx));
-
-  if (fx == NULL)
-    return -1;
-  if (uv_loop_init(&fx->loop) != 0)
-    return -1;
-  uv_timer_init(&fx->loop, &fx->watchdog);
-  fx->watchdog.data = fx;
-  uv_unref((uv_handle_t *)&fx->watchdog);
-  *state = fx;
-  return 0;
-}
-
-/* After a failed test, release what it left behind, so that the next test
- * and the leak checkers see only their own: close the fetcher, give the
- * loop a few seconds to let go, and abandon it if it will not. */
-static void fx_abandon(fixture_t *fx) {
-  uint64_t deadline = uv_hrtime() + 5000 * (uint64_t)1000000;
-
-  if (fx->f != NULL && fx->close_calls == 0)
-    uvfetch_close(fx->f, on_closed);
-  if (!uv_is_closing((uv_handle_t *)&fx->watchdog))
-    uv_close((uv_handle_t *)&fx->watchdog, NULL);
-  while (uv_run(&fx->loop, UV_RUN_NOWAIT) != 0 && uv_hrtime() < deadline)
-    uv_sleep(1);
-  uv_loop_close(&fx->loop);
-}
-
-static int teardown(void **state) {
-  fixture_t *fx = *state;
-
-  if (!fx->loop_closed)
-    fx_abandon(fx);
-  free(fx->recs);
-  free(fx);
-  return 0;
-}
-
-static void fx_open(fixture_t *fx, uvfetch_options_t *opt) {
-  opt->data = fx;
-  assert_int_equal(uvfetch_init(&fx->loop, &fx->f, opt, on_done), 0);
+  return fx_setup_with(state, 0, RUN_LIMIT_MS);
 }
 
 /* Adds nginx's URL for the scheme and formatted path; returns its
  * ordinal. */
-static uint64_t fx_add(fixture_t *fx, uintptr_t tag, int tls, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
+static uint64_t nginx_add(fixture_t *fx, uintptr_t tag, int tls,
+                          const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static uint64_t fx_add(fixture_t *fx, uintptr_t tag, int tls, const char *fmt,
-                       ...) {
+static uint64_t nginx_add(fixture_t *fx, uintptr_t tag, int tls,
+                          const char *fmt, ...) {
   va_list ap;
   char path[512];
   char url[600];
-  uint64_t ordinal = UINT64_MAX;
 
   va_start(ap, fmt);
   vsnprintf(path, sizeof(path), fmt, ap);
   va_end(ap);
   snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", tls ? "https" : "http",
            tls ? nginx.https_port : nginx.http_port, path);
-  assert_int_equal(uvfetch_add_ex(fx->f, url, (void *)tag, 0, &ordinal), 0);
-  return ordinal;
+  return fx_add_url(fx, tag, url);
 }
 
-static void fx_run(fixture_t *fx) {
-  uv_timer_start(&fx->watchdog, on_watchdog, RUN_LIMIT_MS, 0);
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  uv_timer_stop(&fx->watchdog);
-  assert_false(fx->expired);
-}
-
-/* Close the fetcher, let the loop run its close callback, and prove that
- * nothing of the library is left on the loop. */
-static void fx_finish(fixture_t *fx) {
-  assert_int_equal(uvfetch_close(fx->f, on_closed), 0);
-  fx_run(fx);
-  assert_int_equal(fx->close_calls, 1);
-  uv_close((uv_handle_t *)&fx->watchdog, NULL);
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&fx->loop), 0);
-  fx->loop_closed = 1;
-}
-
-/* The one result whose tag is `tag`. */
-static const rec_t *fx_rec(const fixture_t *fx, uintptr_t tag) {
-  const rec_t *found = NULL;
-  size_t i;
-
-  for (i = 0; i < fx->nrecs; i++) {
-    if (fx->recs[i].tag != tag)
-      continue;
-    assert_null(found);
-    found = &fx->recs[i];
-  }
-  assert_non_null(found);
-  return found;
-}
-
-/* ---- the tests --------------------------------------------------------- */
 /* Each ordinal in [0, n) came back exactly once, with its own tag. */
 static void assert_each_once(const fixture_t *fx, size_t n) {
-  unsigned char *seen = calloc(n, 1);
   size_t i;
 
-  assert_non_null(seen);
-  assert_int_equal(fx->nrecs, n);
-  for (i = 0; i < fx->nrecs; i++) {
-    assert_true(fx->recs[i].ordinal < n);
+  fx_assert_each_ordinal_once(fx, n);
+  for (i = 0; i < fx->nrecs; i++)
     assert_int_equal(fx->recs[i].tag, fx->recs[i].ordinal);
-    assert_int_equal(seen[fx->recs[i].ordinal], 0);
-    seen[fx->recs[i].ordinal] = 1;
-  }
-  free(seen);
 }
 
 static void assert_files_ok(const fixture_t *fx, int http_version) {
@@ -253,7 +92,7 @@ static void fetch_files(fixture_t *fx, uvfetch_options_t *opt, int tls) {
   opt->max_concurrent = 50;
   fx_open(fx, opt);
   for (i = 0; i < 1000; i++)
-    assert_int_equal(fx_add(fx, i, tls, "/f%zu", i), i);
+    assert_int_equal(nginx_add(fx, i, tls, "/f%zu", i), i);
   fx_run(fx);
 }
 
@@ -301,7 +140,7 @@ static void test_https_unknown_ca(void **state) {
   uvfetch_options_init(&opt);
   fx_open(fx, &opt);
   for (i = 0; i < 3; i++)
-    fx_add(fx, i, 1, "/f%zu", i);
+    nginx_add(fx, i, 1, "/f%zu", i);
   fx_run(fx);
 
   assert_each_once(fx, 3);
@@ -330,7 +169,7 @@ static void test_https_no_verify(void **state) {
   opt.verify_tls = 0;
   fx_open(fx, &opt);
   for (i = 0; i < 20; i++)
-    fx_add(fx, i, 1, "/f%zu", i);
+    nginx_add(fx, i, 1, "/f%zu", i);
   fx_run(fx);
 
   assert_each_once(fx, 20);
@@ -357,8 +196,8 @@ static void test_file_sizes(void **state) {
   opt.cacert = nginx.cacert;
   fx_open(fx, &opt);
   for (i = 0; i < NSIZES; i++) {
-    fx_add(fx, i, 0, "/sizes/%llu", (unsigned long long)file_sizes[i]);
-    fx_add(fx, 100 + i, 1, "/sizes/%llu", (unsigned long long)file_sizes[i]);
+    nginx_add(fx, i, 0, "/sizes/%llu", (unsigned long long)file_sizes[i]);
+    nginx_add(fx, 100 + i, 1, "/sizes/%llu", (unsigned long long)file_sizes[i]);
   }
   fx_run(fx);
 
@@ -380,6 +219,14 @@ static void test_file_sizes(void **state) {
   fx_finish(fx);
 }
 
+/* Fetches big.txt over HTTP/1.1 (tag 0) and over HTTPS (tag 1). */
+static void fetch_big(fixture_t *fx, uvfetch_options_t *opt) {
+  fx_open(fx, opt);
+  nginx_add(fx, 0, 0, "/big.txt");
+  nginx_add(fx, 1, 1, "/big.txt");
+  fx_run(fx);
+}
+
 /* big.txt is text/plain: gzipped when asked for, decoded to its size. */
 static void test_big_compressed(void **state) {
   fixture_t *fx = *state;
@@ -389,10 +236,7 @@ static void test_big_compressed(void **state) {
 
   uvfetch_options_init(&opt);
   opt.cacert = nginx.cacert;
-  fx_open(fx, &opt);
-  fx_add(fx, 0, 0, "/big.txt");
-  fx_add(fx, 1, 1, "/big.txt");
-  fx_run(fx);
+  fetch_big(fx, &opt);
 
   assert_int_equal(fx->nrecs, 2);
   for (tag = 0; tag < 2; tag++) {
@@ -415,10 +259,7 @@ static void test_big_uncompressed(void **state) {
   uvfetch_options_init(&opt);
   opt.cacert = nginx.cacert;
   opt.compressed = 0;
-  fx_open(fx, &opt);
-  fx_add(fx, 0, 0, "/big.txt");
-  fx_add(fx, 1, 1, "/big.txt");
-  fx_run(fx);
+  fetch_big(fx, &opt);
 
   assert_int_equal(fx->nrecs, 2);
   for (tag = 0; tag < 2; tag++) {
@@ -428,6 +269,15 @@ static void test_big_uncompressed(void **state) {
     assert_int_equal(r->wire_bytes, 204800);
   }
   fx_finish(fx);
+}
+
+/* Closes the fetcher from the 100th result's callback. A failure aborts:
+ * an assert would jump out of the library's callback. */
+static void close_at_100(fixture_t *fx, const uvfetch_result_t *r) {
+  if (fx->nrecs != 100)
+    return;
+  if (uvfetch_close(fx->f, fx_on_closed) != 0)
+    abort();
 }
 
 /* Closing from a callback with hundreds of transfers in flight, on shared
@@ -443,9 +293,9 @@ static void run_close_midway(fixture_t *fx, int tls) {
   opt.cacert = nginx.cacert;
   opt.max_concurrent = 50;
   fx_open(fx, &opt);
-  fx->close_after = 100;
+  fx->hook = close_at_100;
   for (i = 0; i < 1000; i++)
-    fx_add(fx, i, tls, "/f%zu", i);
+    nginx_add(fx, i, tls, "/f%zu", i);
   fx_run(fx);
 
   assert_int_equal(fx->close_calls, 1);
@@ -462,10 +312,7 @@ static void run_close_midway(fixture_t *fx, int tls) {
     cancelled++;
   }
   assert_int_equal(cancelled, 900);
-  uv_close((uv_handle_t *)&fx->watchdog, NULL);
-  uv_run(&fx->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&fx->loop), 0);
-  fx->loop_closed = 1;
+  fx_close_loop(fx);
 }
 
 static void test_close_midway_http11(void **state) {
@@ -533,17 +380,21 @@ static void nginx_stop(void) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_http11_keepalive, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_https_http2, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_https_http11, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_https_unknown_ca, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_https_no_verify, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_file_sizes, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_big_compressed, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_big_uncompressed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_http11_keepalive, setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_https_http2, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_https_http11, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_https_unknown_ca, setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_https_no_verify, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_file_sizes, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_big_compressed, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_big_uncompressed, setup,
+                                      fx_teardown),
       cmocka_unit_test_setup_teardown(test_close_midway_http11, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_close_midway_http2, setup, teardown),
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_close_midway_http2, setup,
+                                      fx_teardown),
   };
   int failed;
 
