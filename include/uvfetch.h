@@ -112,7 +112,17 @@ typedef struct uvfetch_result_s {
   uint64_t wire_bytes;       /* body bytes as received, before decoding */
   double total_time;         /* seconds from start to end of transfer */
   double ttfb;               /* seconds to the first byte of the response */
-  unsigned attempts;         /* transfers made for this URL (1 today) */
+  unsigned attempts;         /* transfers made for this URL (0: none, as
+                                for a refused or cancelled queued URL) */
+  /* The last attempt's timeline, for waterfalls: when it started, in
+   * seconds since uvfetch_init, and the seconds from that start until the
+   * name was resolved, the TCP connection and the TLS handshake were done
+   * (0 for a step a reused connection skipped). */
+  double start_time;
+  double dns_time;
+  double connect_time;
+  double tls_time;
+  unsigned slot; /* which of the max_concurrent slots ran it */
 } uvfetch_result_t;
 
 /* Called once per accepted URL, in completion order (or in input order when
@@ -149,13 +159,22 @@ typedef struct uvfetch_options_s {
                               "": none */
   const char *const *headers; /* extra request headers for every URL,
                                  "Name: value", NULL-terminated; or NULL */
+  unsigned retries;        /* retry transient failures this many times (0):
+                              could not connect, timed out, connection
+                              broken, HTTP 408, 429, 500, 502, 503, 504 */
+  long retry_delay_ms;     /* first backoff; doubles with each retry, with
+                              jitter; a longer Retry-After wins (1000) */
+  long retry_max_time_ms;  /* no retry starts later than this after the
+                              first attempt; 0: no limit */
+  unsigned max_per_host;   /* running transfers per host:port; 0: no cap */
+  double rate;             /* transfer starts per second at most; 0: none */
   void *data;              /* the caller's; see uvfetch_get_data */
 } uvfetch_options_t;
 
 #define UVFETCH_OPTIONS_INIT                                                  \
   {                                                                           \
     .max_concurrent = 50, .follow_redirects = 1, .max_redirects = 10,        \
-    .compressed = 1, .verify_tls = 1                                          \
+    .compressed = 1, .verify_tls = 1, .retry_delay_ms = 1000                  \
   }
 
 /* Fill *opt with the defaults (the same as UVFETCH_OPTIONS_INIT). */
@@ -196,7 +215,8 @@ UVFETCH_EXTERN int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data,
  * but not uvfetch_cancel or uvfetch_close (return non-zero instead). */
 
 /* Body bytes as they arrive, after content decoding. Return 0 to go on;
- * anything else stops the transfer, which then fails with UVFETCH_EWRITE. */
+ * anything else stops the transfer, which then fails with UVFETCH_EWRITE.
+ * When a transfer is retried, its body comes again from the start. */
 typedef int (*uvfetch_body_cb)(uvfetch_t *f, void *data, const char *buf,
                                size_t len);
 
@@ -249,6 +269,7 @@ UVFETCH_EXTERN int uvfetch_resume(uvfetch_t *f);
 typedef struct uvfetch_stats_s {
   uint64_t added;     /* accepted so far */
   uint64_t queued;    /* waiting for a slot */
+  uint64_t waiting;   /* waiting for a retry's backoff to pass */
   uint64_t running;   /* in flight */
   uint64_t held;      /* finished, waiting for their turn (ordered mode) */
   uint64_t done;      /* completion callbacks made */

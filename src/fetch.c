@@ -20,19 +20,23 @@
 #include <curl/curl.h>
 
 #include "internal.h"
+#include "sched.h"
 #include "uvfetch.h"
 
 enum { T_QUEUED, T_RUNNING, T_HELD };
 
 struct transfer {
-  struct transfer *next;   /* in the intake queue */
+  struct sched_entry q;    /* its place in the queue or the retry heap */
   void *data;
   struct curl_slist *headers; /* owned: the fetcher's and the request's */
   long timeout_ms;            /* the request's own, or 0 */
   uvfetch_body_cb on_body;
   uvfetch_header_cb on_header;
   uvfetch_setup_cb on_setup;
-  uint64_t ordinal;
+  unsigned attempts;
+  uint64_t first_ms;   /* loop time of the first attempt's start */
+  uint64_t started_ns; /* uv_hrtime() at the last attempt's start */
+  unsigned slot;       /* index of the slot of the last attempt */
   int state;
   int https;               /* may multiplex: wait for a connection to tell */
   int pre_error;           /* refused or cancelled before it started */
@@ -46,6 +50,7 @@ struct transfer {
 
 struct slot {
   struct slot *next_idle;
+  unsigned index;
   uvfetch_t *f;
   CURL *easy;
   struct transfer *t;
@@ -77,14 +82,16 @@ struct uvfetch_s {
   uvfetch_close_cb on_close;
   void *data;
 
-  uv_timer_t timer;
+  uv_timer_t timer;       /* libcurl's */
+  uv_timer_t sched_timer; /* the next retry, or the rate limit's next start */
   uv_idle_t kick;
   int want_pump;
   int want_timeout;
   int paused;
+  uint64_t t0_ns;   /* uv_hrtime() at uvfetch_init */
+  uint64_t random;  /* xorshift state for retry jitter */
 
-  struct transfer *head; /* intake queue, in ordinal order */
-  struct transfer *tail;
+  struct sched sched;
 
   struct slot **slots; /* max_concurrent entries, made on demand */
   unsigned nslots;
@@ -221,6 +228,9 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
   curl_off_t total = 0;
   curl_off_t start = 0;
   curl_off_t wire = 0;
+  curl_off_t dns = 0;
+  curl_off_t connect = 0;
+  curl_off_t tls = 0;
   char *effective = NULL;
 
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
@@ -230,6 +240,9 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
   curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &start);
   curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &wire);
   curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &effective);
+  curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+  curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &tls);
 
   r->http_code = code;
   r->http_version = code ? http_version_number(version) : 0;
@@ -238,7 +251,12 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
   r->ttfb = (double)start / 1e6;
   r->bytes = s->bytes;
   r->wire_bytes = wire > 0 ? (uint64_t)wire : 0;
-  r->attempts = 1;
+  r->attempts = t->attempts;
+  r->start_time = (double)(t->started_ns - s->f->t0_ns) / 1e9;
+  r->dns_time = (double)dns / 1e6;
+  r->connect_time = (double)connect / 1e6;
+  r->tls_time = (double)tls / 1e6;
+  r->slot = t->slot;
   if (effective != NULL && strcmp(effective, t->url) != 0)
     t->effective_url = strdup(effective);
 
@@ -272,7 +290,7 @@ static void deliver(uvfetch_t *f, struct transfer *t) {
   r->url = t->url;
   r->effective_url = t->effective_url ? t->effective_url : t->url;
   r->data = t->data;
-  r->ordinal = t->ordinal;
+  r->ordinal = t->q.ordinal;
   if (t->message != NULL)
     r->message = t->message;
   else if (r->message == NULL)
@@ -297,12 +315,12 @@ static void complete(uvfetch_t *f, struct transfer *t) {
     return;
   }
   t->state = T_HELD;
-  f->ring[t->ordinal % f->window] = t;
+  f->ring[t->q.ordinal % f->window] = t;
   f->stats.held++;
   for (;;) {
     at = &f->ring[f->next_deliver % f->window];
     t = *at;
-    if (t == NULL || t->state != T_HELD || t->ordinal != f->next_deliver)
+    if (t == NULL || t->state != T_HELD || t->q.ordinal != f->next_deliver)
       break;
     *at = NULL;
     f->stats.held--;
@@ -319,7 +337,7 @@ static void complete_early(uvfetch_t *f, struct transfer *t) {
   r->curl_code = t->pre_curl_code;
   r->message = t->pre_message ? t->pre_message : uvfetch_strerror(r->error);
   r->ok = 0;
-  r->attempts = 0;
+  r->attempts = t->attempts;
   complete(f, t);
 }
 
@@ -435,8 +453,10 @@ static struct slot *slot_get(uvfetch_t *f) {
     return s;
   }
   s = slot_new(f);
-  if (s != NULL)
+  if (s != NULL) {
+    s->index = f->nslots;
     f->slots[f->nslots++] = s;
+  }
   return s;
 }
 
@@ -463,31 +483,6 @@ static void slot_release(uvfetch_t *f, struct slot *s) {
   f->stats.running--;
 }
 
-/* ---- the intake queue ------------------------------------------------- */
-
-static void queue_push(uvfetch_t *f, struct transfer *t) {
-  t->next = NULL;
-  if (f->tail != NULL)
-    f->tail->next = t;
-  else
-    f->head = t;
-  f->tail = t;
-  f->stats.queued++;
-}
-
-static struct transfer *queue_shift(uvfetch_t *f) {
-  struct transfer *t = f->head;
-
-  if (t == NULL)
-    return NULL;
-  f->head = t->next;
-  if (f->head == NULL)
-    f->tail = NULL;
-  t->next = NULL;
-  f->stats.queued--;
-  return t;
-}
-
 /* What a request sets for itself on the slot's easy handle; slot_release
  * puts the fetcher's options back. Non-zero when the setup hook refuses. */
 static int transfer_options(uvfetch_t *f, struct slot *s, struct transfer *t) {
@@ -507,57 +502,169 @@ static int transfer_options(uvfetch_t *f, struct slot *s, struct transfer *t) {
   return t->on_setup(f, t->data, s->easy);
 }
 
-/* Start queued transfers while there are free slots and, in ordered mode,
- * while they fall inside the reordering window. */
-static void pump(uvfetch_t *f) {
-  struct transfer *t;
-  struct slot *s;
+/* Put a transfer on a slot and hand it to libcurl. */
+static void start(uvfetch_t *f, struct transfer *t) {
+  struct slot *s = slot_get(f);
 
-  while (!f->closing && !f->paused && f->head != NULL) {
-    t = f->head;
-    if (f->opt.ordered && t->ordinal >= f->next_deliver + f->window)
-      break;
-    if (t->pre_error != 0) {
-      queue_shift(f);
-      complete_early(f, t);
-      continue;
-    }
-    if (f->stats.running >= f->opt.max_concurrent)
-      break;
-    s = slot_get(f);
-    if (s == NULL) {
-      queue_shift(f);
-      t->pre_error = UVFETCH_ENOMEM;
-      complete_early(f, t);
-      continue;
-    }
-    queue_shift(f);
-    s->t = t;
-    s->bytes = 0;
-    s->too_large = 0;
-    s->errbuf[0] = '\0';
-    t->state = T_RUNNING;
-    f->stats.running++;
-    if (transfer_options(f, s, t) != 0) {
-      slot_release(f, s);
-      t->pre_error = UVFETCH_ECURL;
-      t->pre_message = "the setup hook refused the transfer";
-      complete_early(f, t);
-      continue;
-    }
-    /* PIPEWAIT lets an HTTPS transfer wait for a connection that may
-     * multiplex it (HTTP/2) instead of opening another one. For plain HTTP,
-     * where no multiplexing is asked for, libcurl 7.88 would make it wait
-     * for the whole first response on the host. */
-    curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, (long)t->https);
-    if (curl_easy_setopt(s->easy, CURLOPT_URL, (char *)t->url) != CURLE_OK ||
-        curl_multi_add_handle(f->multi, s->easy) != CURLM_OK) {
-      slot_release(f, s);
-      t->pre_error = UVFETCH_ECURL;
-      t->pre_message = "libcurl refused the transfer";
-      complete_early(f, t);
-    }
+  if (s == NULL) {
+    uvfetch__sched_finished(&f->sched, &t->q);
+    t->pre_error = UVFETCH_ENOMEM;
+    complete_early(f, t);
+    return;
   }
+  s->t = t;
+  s->bytes = 0;
+  s->too_large = 0;
+  s->errbuf[0] = '\0';
+  t->state = T_RUNNING;
+  t->slot = s->index;
+  t->started_ns = uv_hrtime();
+  if (t->attempts == 1)
+    t->first_ms = uv_now(f->loop);
+  f->stats.running++;
+  if (transfer_options(f, s, t) != 0) {
+    slot_release(f, s);
+    uvfetch__sched_finished(&f->sched, &t->q);
+    t->pre_error = UVFETCH_ECURL;
+    t->pre_message = "the setup hook refused the transfer";
+    complete_early(f, t);
+    return;
+  }
+  /* PIPEWAIT lets an HTTPS transfer wait for a connection that may
+   * multiplex it (HTTP/2) instead of opening another one. For plain HTTP,
+   * where no multiplexing is asked for, libcurl 7.88 would make it wait
+   * for the whole first response on the host. */
+  curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, (long)t->https);
+  if (curl_easy_setopt(s->easy, CURLOPT_URL, (char *)t->url) != CURLE_OK ||
+      curl_multi_add_handle(f->multi, s->easy) != CURLM_OK) {
+    slot_release(f, s);
+    uvfetch__sched_finished(&f->sched, &t->q);
+    t->pre_error = UVFETCH_ECURL;
+    t->pre_message = "libcurl refused the transfer";
+    complete_early(f, t);
+    return;
+  }
+  t->attempts++;
+}
+
+static void on_sched_timer(uv_timer_t *handle);
+
+/* Start what the scheduler allows: free slots, per-host caps, the rate,
+ * and in ordered mode the reordering window. Then arm the scheduler's
+ * timer for the next retry or rate-limited start. */
+static void pump(uvfetch_t *f) {
+  struct sched_entry *e;
+  uint64_t limit;
+  uint64_t wake = UINT64_MAX;
+  uint64_t now;
+
+  while (!f->closing && !f->paused) {
+    limit = f->opt.ordered ? f->next_deliver + f->window : UINT64_MAX;
+    now = uv_now(f->loop);
+    e = uvfetch__sched_next(&f->sched, limit,
+                            f->stats.running < f->opt.max_concurrent, now,
+                            &wake);
+    if (e == NULL)
+      break;
+    if (e->ready)
+      complete_early(f, container_of(e, struct transfer, q));
+    else
+      start(f, container_of(e, struct transfer, q));
+  }
+  if (f->closing)
+    return;
+  if (uvfetch__sched_next_due(&f->sched) < wake)
+    wake = uvfetch__sched_next_due(&f->sched);
+  if (wake == UINT64_MAX) {
+    uv_timer_stop(&f->sched_timer);
+    return;
+  }
+  now = uv_now(f->loop);
+  uv_timer_start(&f->sched_timer, on_sched_timer, wake > now ? wake - now : 0,
+                 0);
+}
+
+/* ---- retries ---------------------------------------------------------- */
+
+static uint64_t next_random(uvfetch_t *f) {
+  uint64_t x = f->random;
+
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  f->random = x;
+  return x;
+}
+
+/* Would another attempt be likely to do better? The failures curl --retry
+ * calls transient, and a connection that could not be made or broke. */
+static int transient(const uvfetch_result_t *r) {
+  switch (r->error) {
+  case UVFETCH_ECONNECT:
+  case UVFETCH_ETIMEDOUT:
+  case UVFETCH_ENETWORK:
+    return 1;
+  case 0:
+    break;
+  default:
+    return 0;
+  }
+  switch (r->http_code) {
+  case 408:
+  case 429:
+  case 500:
+  case 502:
+  case 503:
+  case 504:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* If the transfer on `s` should go again, hold it for its backoff and
+ * return 1; it keeps no slot while it waits. */
+static int defer_retry(uvfetch_t *f, struct slot *s) {
+  struct transfer *t = s->t;
+  uint64_t delay;
+  uint64_t now = uv_now(f->loop);
+  curl_off_t after = -1;
+  unsigned shift;
+
+  if (f->closing || t->attempts > f->opt.retries || !transient(&t->result))
+    return 0;
+  shift = t->attempts - 1 < 20 ? t->attempts - 1 : 20;
+  delay = (uint64_t)f->opt.retry_delay_ms << shift;
+  if (delay > 600000)
+    delay = 600000;
+  /* Full jitter on the upper half: retries of many URLs that failed
+   * together do not come back together. */
+  delay = delay / 2 + next_random(f) % (delay / 2 + 1);
+  curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &after);
+  if (after > 0 && (uint64_t)after * 1000 > delay)
+    delay = (uint64_t)after * 1000;
+  if (f->opt.retry_max_time_ms > 0 &&
+      now + delay - t->first_ms > (uint64_t)f->opt.retry_max_time_ms)
+    return 0;
+  if (uvfetch__sched_defer(&f->sched, &t->q, now + delay) != 0)
+    return 0;
+  /* The next attempt starts afresh. */
+  free(t->effective_url);
+  free(t->message);
+  t->effective_url = NULL;
+  t->message = NULL;
+  memset(&t->result, 0, sizeof(t->result));
+  t->state = T_QUEUED;
+  return 1;
+}
+
+static void on_sched_timer(uv_timer_t *handle) {
+  uvfetch_t *f = container_of(handle, uvfetch_t, sched_timer);
+
+  enter(f);
+  uvfetch__sched_release_due(&f->sched, uv_now(f->loop));
+  pump(f);
+  leave(f);
 }
 
 /* ---- libcurl <-> libuv ------------------------------------------------- */
@@ -583,6 +690,11 @@ static void drain(uvfetch_t *f) {
     s = (struct slot *)priv;
     t = s->t;
     fill_result(t, s, rc, 0);
+    uvfetch__sched_finished(&f->sched, &t->q);
+    if (defer_retry(f, s)) {
+      slot_release(f, s);
+      continue;
+    }
     slot_release(f, s);
     complete(f, t);
   }
@@ -823,6 +935,26 @@ static int check_url(uvfetch_t *f, const char *url, const char **why,
   return 0;
 }
 
+/* A hash of the host and port of the URL in `parser` (as check_url left
+ * it), for the per-host cap: FNV-1a, never 0. */
+static uint64_t host_key(CURLU *parser) {
+  uint64_t h = 14695981039346656037ULL;
+  char *host = NULL;
+  char *port = NULL;
+  const char *p;
+
+  curl_url_get(parser, CURLUPART_HOST, &host, 0);
+  curl_url_get(parser, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+  for (p = host ? host : ""; *p != '\0'; p++)
+    h = (h ^ (unsigned char)(*p | 0x20)) * 1099511628211ULL;
+  h = (h ^ ':') * 1099511628211ULL;
+  for (p = port ? port : ""; *p != '\0'; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  curl_free(host);
+  curl_free(port);
+  return h ? h : 1;
+}
+
 /* ---- the public API ---------------------------------------------------- */
 
 static int validate_options(const uvfetch_options_t *o) {
@@ -841,6 +973,10 @@ static int validate_options(const uvfetch_options_t *o) {
     return UVFETCH_EINVAL;
   if (o->http_version != 0 && o->http_version != 11 && o->http_version != 20)
     return UVFETCH_EINVAL;
+  if (o->retry_delay_ms < 0 || o->retry_max_time_ms < 0)
+    return UVFETCH_EINVAL;
+  if (!(o->rate >= 0 && o->rate <= 1e9))
+    return UVFETCH_EINVAL; /* also NaN */
   return 0;
 }
 
@@ -861,6 +997,7 @@ static void free_fetcher(uvfetch_t *f) {
   free(f->cacert);
   free(f->proxy);
   curl_slist_free_all(f->headers);
+  uvfetch__sched_free(&f->sched);
   free(f);
   curl_global_cleanup();
 }
@@ -950,6 +1087,11 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
     if (f->ring == NULL)
       goto fail;
   }
+  if (uvfetch__sched_init(&f->sched, opt->max_concurrent, opt->max_per_host,
+                          opt->rate) != 0)
+    goto fail;
+  f->t0_ns = uv_hrtime();
+  f->random = (f->t0_ns ^ (uint64_t)(uintptr_t)f) | 1;
 
   err = UVFETCH_ECURL;
   f->multi = curl_multi_init();
@@ -968,6 +1110,7 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
     err = UVFETCH_EINVAL;
     goto fail;
   }
+  first->index = 0;
   f->slots[f->nslots++] = first;
   first->next_idle = NULL;
   f->idle = first;
@@ -977,17 +1120,27 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
     goto fail;
   f->timer.data = f;
   f->open_handles = 1;
-  err = uv_idle_init(loop, &f->kick);
-  if (err != 0) {
-    /* The timer is on the loop now: the memory goes in its close callback. */
-    f->torn_down = 1;
-    uv_close((uv_handle_t *)&f->timer, on_handle_closed);
-    return err;
-  }
-  f->kick.data = f;
+  err = uv_timer_init(loop, &f->sched_timer);
+  if (err != 0)
+    goto fail_handles;
+  f->sched_timer.data = f;
   f->open_handles = 2;
+  err = uv_idle_init(loop, &f->kick);
+  if (err != 0)
+    goto fail_handles;
+  f->kick.data = f;
+  f->open_handles = 3;
   *out = f;
   return 0;
+
+fail_handles:
+  /* Handles are on the loop now: the memory goes in their close callbacks,
+   * through teardown's second half. */
+  f->torn_down = 1;
+  uv_close((uv_handle_t *)&f->timer, on_handle_closed);
+  if (f->open_handles == 2)
+    uv_close((uv_handle_t *)&f->sched_timer, on_handle_closed);
+  return err;
 
 fail:
   free_fetcher(f);
@@ -1039,15 +1192,18 @@ int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
   t->on_body = req->on_body;
   t->on_header = req->on_header;
   t->on_setup = req->on_setup;
-  t->ordinal = f->stats.added++;
+  t->q.ordinal = f->stats.added++;
+  t->q.ready = err != 0;
+  if (err == 0 && f->opt.max_per_host > 0)
+    t->q.host = host_key(f->parser);
   t->state = T_QUEUED;
   t->https = https;
   t->pre_error = err;
   t->pre_curl_code = curl_code;
   t->pre_message = why;
-  queue_push(f, t);
+  uvfetch__sched_push(&f->sched, &t->q);
   if (ordinal != NULL)
-    *ordinal = t->ordinal;
+    *ordinal = t->q.ordinal;
   f->want_pump = 1;
   kick(f);
   return 0;
@@ -1079,59 +1235,72 @@ static void cancel_running(uvfetch_t *f, struct slot *s) {
 
   fill_result(t, s, CURLE_OK, UVFETCH_ECANCELED);
   t->result.curl_code = 0;
+  uvfetch__sched_finished(&f->sched, &t->q);
   slot_release(f, s);
   complete(f, t);
 }
 
+/* Cancel a transfer that is not running (queued, or waiting to retry). */
+static void cancel_waiting(uvfetch_t *f, struct transfer *t) {
+  if (t->pre_error == 0) {
+    t->pre_error = UVFETCH_ECANCELED;
+    t->pre_message = NULL;
+  }
+  complete_early(f, t);
+}
+
 int uvfetch_cancel(uvfetch_t *f, uint64_t ordinal) {
-  struct transfer *t;
-  struct transfer *prev = NULL;
+  struct sched_entry *e;
   unsigned i;
+  int found = 0;
 
   if (f == NULL)
     return UVFETCH_EINVAL;
   if (f->closing)
     return UVFETCH_ECLOSING;
-  for (i = 0; i < f->nslots; i++) {
-    if (f->slots[i]->t != NULL && f->slots[i]->t->ordinal == ordinal) {
-      enter(f);
+  enter(f);
+  for (i = 0; i < f->nslots && !found; i++) {
+    if (f->slots[i]->t != NULL && f->slots[i]->t->q.ordinal == ordinal) {
       cancel_running(f, f->slots[i]);
-      f->want_pump = 1;
-      kick(f);
-      leave(f);
-      return 0;
+      found = 1;
     }
   }
-  for (t = f->head; t != NULL; prev = t, t = t->next) {
-    if (t->ordinal != ordinal)
-      continue;
-    if (t->pre_error == 0) {
-      t->pre_error = UVFETCH_ECANCELED;
-      t->pre_message = NULL;
+  if (!found) {
+    e = uvfetch__sched_undefer(&f->sched, ordinal);
+    /* In ordered mode, a queued transfer past the reordering window cannot
+     * be held for its turn: it is marked, and completes when reached. */
+    if (e == NULL && f->opt.ordered &&
+        ordinal >= f->next_deliver + f->window) {
+      e = uvfetch__sched_find(&f->sched, ordinal);
+      /* One already marked, or refused at add, is as good as completed. */
+      if (e != NULL && e->ready)
+        e = NULL;
+      if (e != NULL) {
+        container_of(e, struct transfer, q)->pre_error = UVFETCH_ECANCELED;
+        e->ready = 1;
+        e = NULL;
+        found = 1;
+      }
+    } else if (e == NULL) {
+      e = uvfetch__sched_take(&f->sched, ordinal);
     }
-    if (f->opt.ordered) {
-      /* It completes in its turn, when the queue reaches it. */
-      f->want_pump = 1;
-      kick(f);
-      return 0;
+    if (e != NULL) {
+      cancel_waiting(f, container_of(e, struct transfer, q));
+      found = 1;
     }
-    if (prev != NULL)
-      prev->next = t->next;
-    else
-      f->head = t->next;
-    if (f->tail == t)
-      f->tail = prev;
-    f->stats.queued--;
-    enter(f);
-    complete_early(f, t);
-    leave(f);
-    return 0;
   }
-  return UVFETCH_ENOTFOUND;
+  if (found) {
+    f->want_pump = 1;
+    kick(f);
+  }
+  leave(f);
+  return found ? 0 : UVFETCH_ENOTFOUND;
 }
 
 void uvfetch_get_stats(const uvfetch_t *f, uvfetch_stats_t *stats) {
   *stats = f->stats;
+  stats->queued = f->sched.queued;
+  stats->waiting = f->sched.nheap;
 }
 
 void *uvfetch_get_data(const uvfetch_t *f) {
@@ -1147,7 +1316,7 @@ uv_loop_t *uvfetch_get_loop(const uvfetch_t *f) {
 }
 
 int uvfetch_close(uvfetch_t *f, uvfetch_close_cb cb) {
-  struct transfer *t;
+  struct sched_entry *e;
   unsigned i;
 
   if (f == NULL)
@@ -1157,19 +1326,24 @@ int uvfetch_close(uvfetch_t *f, uvfetch_close_cb cb) {
   f->closing = 1;
   f->on_close = cb;
   enter(f);
-  /* Cancel running transfers first: in ordered mode they are all older than
-   * anything queued, so delivery stays in input order. */
+  /* Running and retrying transfers first: in ordered mode they all lie in
+   * the reordering window; once they are done, every queued one is next
+   * in turn when reached, so delivery stays in input order. */
   for (i = 0; i < f->nslots; i++) {
     if (f->slots[i]->t != NULL)
       cancel_running(f, f->slots[i]);
   }
   for (;;) {
-    t = queue_shift(f);
-    if (t == NULL)
+    e = uvfetch__sched_undefer(&f->sched, UINT64_MAX);
+    if (e == NULL)
       break;
-    if (t->pre_error == 0)
-      t->pre_error = UVFETCH_ECANCELED;
-    complete_early(f, t);
+    cancel_waiting(f, container_of(e, struct transfer, q));
+  }
+  for (;;) {
+    e = uvfetch__sched_shift(&f->sched);
+    if (e == NULL)
+      break;
+    cancel_waiting(f, container_of(e, struct transfer, q));
   }
   leave(f);
   return 0;
@@ -1192,6 +1366,7 @@ static void teardown(uvfetch_t *f) {
         sock_close(f, f->socks[i]);
     }
     uv_close((uv_handle_t *)&f->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&f->sched_timer, on_handle_closed);
     uv_close((uv_handle_t *)&f->kick, on_handle_closed);
     return;
   }

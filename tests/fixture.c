@@ -37,6 +37,8 @@ static void on_done(uvfetch_t *f, const uvfetch_result_t *r) {
   rec->attempts = r->attempts;
   rec->total_time = r->total_time;
   rec->ttfb = r->ttfb;
+  rec->start_time = r->start_time;
+  rec->slot = r->slot;
   snprintf(rec->url, sizeof(rec->url), "%s", r->url);
   snprintf(rec->effective_url, sizeof(rec->effective_url), "%s",
            r->effective_url);

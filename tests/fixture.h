@@ -35,6 +35,8 @@ typedef struct rec {
   unsigned attempts;
   double total_time;
   double ttfb;
+  double start_time;
+  unsigned slot;
   char url[256];
   char effective_url[256];
   char message[256];

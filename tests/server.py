@@ -16,6 +16,9 @@ Endpoints (GET; HEAD answers the same headers without a body):
   /loop              302 to /loop (query kept)
   /redirect-to?url=U 302 to U (URL-decoded)
   /headers           200, body: the request's header lines, one per line
+  /flaky/KEY         the first `fail` (default 1) requests for KEY answer
+                     `code` (default 503, with Retry-After: `retry_after`
+                     when given); later ones 200 with a 10-byte body
   /stats             {"requests": R, "active": A, "peak": P}
   /stats/reset       zero R, set P to A (0 when idle), answer the same JSON
   anything else      404
@@ -52,6 +55,8 @@ MAX_HEAD = 64 * 1024
 MAX_SIZE = 10**12
 SMALL_BODY = 16 * 1024
 NO_BODY_CODES = (204, 304)
+
+FLAKY = {}  # /flaky/KEY: requests seen per key
 
 # Counters behind /stats. A request counts from its parsed request line until
 # its response is fully handed to the kernel, so tests can observe how many
@@ -212,6 +217,18 @@ def route(req):
         if "url" not in req.params:
             raise BadRequest("redirect-to needs url")
         return 302, location(req.params["url"]), b"", True
+    if path.startswith("/flaky/"):
+        key = path[7:]
+        seen = FLAKY.get(key, 0)
+        FLAKY[key] = seen + 1
+        if seen < parse_int(req.params.get("fail", "1"), 0, 1 << 20):
+            code = parse_int(req.params.get("code", "503"), 200, 999)
+            extra = []
+            if "retry_after" in req.params:
+                extra.append(b"Retry-After: " +
+                             req.params["retry_after"].encode("latin-1"))
+            return code, extra, b"try again\n", True
+        return 200, [], 10, True
     if path == "/headers":
         return 200, [], b"".join(h + b"\n" for h in req.header_lines), True
     if path == "/stats":

@@ -1,0 +1,126 @@
+/* Politeness limits: a cap on running transfers per host, which must not
+ * hold back other hosts, and a global rate of starts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "support.h"
+#include "uvfetch.h"
+
+/* Host A (the fixture's server) gets ten slow URLs first, host B (a second
+ * server) two fast ones after them. With two places per host, A never has
+ * more than two running, and B's URLs are not stuck behind A's queue. */
+static void test_per_host_cap(void **state) {
+  fixture_t *fx = *state;
+  test_server_t other;
+  uvfetch_options_t opt;
+  long peak_a = -1;
+  long peak_b = -1;
+  char *url;
+  size_t i;
+  size_t first_b = SIZE_MAX;
+
+  assert_int_equal(test_server_start(&other), 0);
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 10;
+  opt.max_per_host = 2;
+  fx_open(fx, &opt);
+  assert_int_equal(test_server_reset(&fx->server), 0);
+  for (i = 0; i < 10; i++)
+    fx_add(fx, i, "/size/%zu?delay=300", i);
+  for (i = 10; i < 12; i++) {
+    url = test_url(&other, "/size/%zu", i);
+    fx_add_url(fx, i, url);
+    free(url);
+  }
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 12);
+  fx_assert_each_ordinal_once(fx, 12);
+  for (i = 0; i < 12; i++) {
+    assert_int_equal(fx_rec(fx, i)->ok, 1);
+    assert_int_equal(fx_rec(fx, i)->bytes, i);
+  }
+  assert_int_equal(test_server_stats(&fx->server, NULL, NULL, &peak_a), 0);
+  assert_int_equal(test_server_stats(&other, NULL, NULL, &peak_b), 0);
+  assert_int_equal(peak_a, 2);
+  assert_true(peak_b >= 1 && peak_b <= 2);
+  for (i = 0; i < 12; i++) {
+    if (fx->recs[i].tag >= 10) {
+      first_b = i;
+      break;
+    }
+  }
+  /* A's ten take five rounds of 300 ms; B's came in the first round, so
+   * at most A's first two results are ahead of them. */
+  assert_true(first_b <= 2);
+  fx_finish(fx);
+  test_server_stop(&other);
+}
+
+static void test_rate(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  uint64_t start;
+  double elapsed;
+  size_t i;
+
+  uvfetch_options_init(&opt);
+  opt.rate = 20.0;
+  fx_open(fx, &opt);
+  start = uv_hrtime();
+  for (i = 0; i < 11; i++)
+    fx_add(fx, i, "/size/%zu", i);
+  fx_run(fx);
+  elapsed = (double)(uv_hrtime() - start) / 1e9;
+
+  assert_int_equal(fx->nrecs, 11);
+  for (i = 0; i < 11; i++)
+    assert_int_equal(fx_rec(fx, i)->bytes, i);
+  /* Ten gaps of 50 ms between eleven starts. A lower bound only: a loaded
+   * machine can be slower, never faster. */
+  assert_true(elapsed >= 0.5);
+  /* Starts are spaced, not bunched: each result's start time is at least
+   * 50 ms (less a millisecond of clock rounding) after the one before. */
+  for (i = 1; i < 11; i++)
+    assert_true(fx_rec(fx, i)->start_time - fx_rec(fx, i - 1)->start_time >=
+                0.049);
+  fx_finish(fx);
+}
+
+static void ignore(uvfetch_t *f, const uvfetch_result_t *r) {
+}
+
+static void test_bad_limits(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  uvfetch_t *f = NULL;
+
+  uvfetch_options_init(&opt);
+  opt.rate = -1;
+  assert_int_equal(uvfetch_init(&fx->loop, &f, &opt, ignore), UVFETCH_EINVAL);
+  opt.rate = 0;
+  opt.retry_delay_ms = -5;
+  assert_int_equal(uvfetch_init(&fx->loop, &f, &opt, ignore), UVFETCH_EINVAL);
+  assert_null(f);
+  fx_close_loop(fx);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_per_host_cap, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_rate, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_limits, fx_setup, fx_teardown),
+  };
+
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,270 @@
+/* Retries: transient failures go again with a growing backoff, a longer
+ * Retry-After wins, the count is capped in number and in time, a waiting
+ * retry holds no slot, and it can be cancelled or closed like any other.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "support.h"
+#include "uvfetch.h"
+
+static void open_retrying(fixture_t *fx, unsigned retries, long delay_ms,
+                          unsigned max_concurrent, int ordered) {
+  uvfetch_options_t opt;
+
+  uvfetch_options_init(&opt);
+  opt.retries = retries;
+  opt.retry_delay_ms = delay_ms;
+  opt.max_concurrent = max_concurrent;
+  opt.ordered = ordered;
+  fx_open(fx, &opt);
+}
+
+static void test_retried_until_ok(void **state) {
+  fixture_t *fx = *state;
+  long requests = -1;
+
+  open_retrying(fx, 2, 50, 10, 0);
+  assert_int_equal(test_server_reset(&fx->server), 0);
+  fx_add(fx, 0, "/flaky/until-ok?fail=2");
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 1);
+  assert_int_equal(fx_rec(fx, 0)->ok, 1);
+  assert_int_equal(fx_rec(fx, 0)->http_code, 200);
+  assert_int_equal(fx_rec(fx, 0)->bytes, 10);
+  assert_int_equal(fx_rec(fx, 0)->attempts, 3);
+  assert_int_equal(test_server_stats(&fx->server, &requests, NULL, NULL), 0);
+  assert_int_equal(requests, 3);
+  fx_finish(fx);
+}
+
+static void test_gives_up(void **state) {
+  fixture_t *fx = *state;
+  char url[64];
+
+  open_retrying(fx, 1, 20, 10, 0);
+  fx_add(fx, 0, "/flaky/gives-up?fail=5");
+  fx_add(fx, 1, "/status/404");
+  fx_add(fx, 2, "/flaky/not-transient?fail=1&code=400");
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", test_closed_port());
+  fx_add_url(fx, 3, url);
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 4);
+  /* The last answer is reported: a 503 is still a response. */
+  assert_int_equal(fx_rec(fx, 0)->ok, 1);
+  assert_int_equal(fx_rec(fx, 0)->http_code, 503);
+  assert_int_equal(fx_rec(fx, 0)->attempts, 2);
+  /* 404 and 400 are not transient: one attempt. */
+  assert_int_equal(fx_rec(fx, 1)->http_code, 404);
+  assert_int_equal(fx_rec(fx, 1)->attempts, 1);
+  assert_int_equal(fx_rec(fx, 2)->http_code, 400);
+  assert_int_equal(fx_rec(fx, 2)->attempts, 1);
+  /* A refused connection is. */
+  assert_int_equal(fx_rec(fx, 3)->error, UVFETCH_ECONNECT);
+  assert_int_equal(fx_rec(fx, 3)->attempts, 2);
+  fx_finish(fx);
+}
+
+static void test_retry_after_wins(void **state) {
+  fixture_t *fx = *state;
+  uint64_t start;
+  double elapsed;
+
+  open_retrying(fx, 1, 10, 10, 0);
+  start = uv_hrtime();
+  fx_add(fx, 0, "/flaky/after?fail=1&code=429&retry_after=1");
+  fx_run(fx);
+  elapsed = (double)(uv_hrtime() - start) / 1e9;
+
+  assert_int_equal(fx->nrecs, 1);
+  assert_int_equal(fx_rec(fx, 0)->http_code, 200);
+  assert_int_equal(fx_rec(fx, 0)->attempts, 2);
+  /* Only a lower bound: a loaded machine may be slower, never faster. */
+  assert_true(elapsed >= 1.0);
+  fx_finish(fx);
+}
+
+static void test_retry_max_time(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+
+  uvfetch_options_init(&opt);
+  opt.retries = 5;
+  opt.retry_delay_ms = 2000;
+  opt.retry_max_time_ms = 200;
+  fx_open(fx, &opt);
+  fx_add(fx, 0, "/flaky/max-time?fail=1");
+  fx_run(fx);
+
+  /* The first backoff (1 to 2 s) would end past the 200 ms allowed. */
+  assert_int_equal(fx->nrecs, 1);
+  assert_int_equal(fx_rec(fx, 0)->http_code, 503);
+  assert_int_equal(fx_rec(fx, 0)->attempts, 1);
+  fx_finish(fx);
+}
+
+/* One slot: the flaky URL waits for its retry while the other one runs. */
+static void test_waiting_holds_no_slot(void **state) {
+  fixture_t *fx = *state;
+
+  open_retrying(fx, 1, 600, 1, 0);
+  fx_add(fx, 0, "/flaky/no-slot?fail=1");
+  fx_add(fx, 1, "/size/5");
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 2);
+  assert_int_equal(fx->recs[0].tag, 1);
+  assert_int_equal(fx->recs[0].stats.waiting, 1);
+  assert_int_equal(fx->recs[0].stats.running, 0);
+  assert_int_equal(fx->recs[1].tag, 0);
+  assert_int_equal(fx->recs[1].attempts, 2);
+  assert_int_equal(fx->recs[1].http_code, 200);
+  fx_finish(fx);
+}
+
+static void test_ordered_with_retries(void **state) {
+  fixture_t *fx = *state;
+  size_t i;
+
+  open_retrying(fx, 2, 100, 4, 1);
+  fx_add(fx, 0, "/flaky/ordered-0?fail=2");
+  fx_add(fx, 1, "/size/1");
+  fx_add(fx, 2, "/flaky/ordered-2?fail=1");
+  fx_add(fx, 3, "/size/3");
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 4);
+  for (i = 0; i < 4; i++) {
+    assert_int_equal(fx->recs[i].ordinal, i);
+    assert_int_equal(fx->recs[i].http_code, 200);
+  }
+  assert_int_equal(fx->recs[0].attempts, 3);
+  assert_int_equal(fx->recs[2].attempts, 2);
+  fx_finish(fx);
+}
+
+static void cancel_waiting_hook(fixture_t *fx, const uvfetch_result_t *r) {
+  if (r->ordinal == 1)
+    fx->err[0] = uvfetch_cancel(fx->f, 0);
+}
+
+static void test_cancel_waiting(void **state) {
+  fixture_t *fx = *state;
+  long requests = -1;
+
+  open_retrying(fx, 3, 5000, 1, 0);
+  fx->hook = cancel_waiting_hook;
+  assert_int_equal(test_server_reset(&fx->server), 0);
+  fx_add(fx, 0, "/flaky/cancel?fail=1");
+  fx_add(fx, 1, "/size/2");
+  fx_run(fx);
+
+  assert_int_equal(fx->err[0], 0);
+  assert_int_equal(fx->nrecs, 2);
+  assert_int_equal(fx_rec(fx, 0)->error, UVFETCH_ECANCELED);
+  assert_int_equal(fx_rec(fx, 0)->attempts, 1);
+  assert_int_equal(fx_rec(fx, 1)->bytes, 2);
+  assert_int_equal(test_server_stats(&fx->server, &requests, NULL, NULL), 0);
+  assert_int_equal(requests, 2);
+  fx_finish(fx);
+}
+
+static void close_hook(fixture_t *fx, const uvfetch_result_t *r) {
+  if (r->ordinal == 1)
+    fx->err[0] = uvfetch_close(fx->f, fx_on_closed);
+}
+
+static void test_close_while_waiting(void **state) {
+  fixture_t *fx = *state;
+
+  open_retrying(fx, 3, 5000, 1, 0);
+  fx->hook = close_hook;
+  fx_add(fx, 0, "/flaky/close?fail=1");
+  fx_add(fx, 1, "/size/2");
+  fx_add(fx, 2, "/size/3");
+  fx_finish_closed(fx);
+
+  assert_int_equal(fx->err[0], 0);
+  assert_int_equal(fx->nrecs, 3);
+  assert_int_equal(fx_rec(fx, 1)->bytes, 2);
+  assert_int_equal(fx_rec(fx, 0)->error, UVFETCH_ECANCELED);
+  assert_int_equal(fx_rec(fx, 0)->attempts, 1);
+  assert_int_equal(fx_rec(fx, 2)->error, UVFETCH_ECANCELED);
+  assert_int_equal(fx_rec(fx, 2)->attempts, 0);
+  assert_int_equal(fx->recs_at_close, 3);
+}
+
+/* Ordered, nothing is delivered while the head waits for its retry, so a
+ * timer watches the counts and closes once the retry waits and the next
+ * URL is held behind it. */
+static void on_watch(uv_timer_t *timer) {
+  fixture_t *fx = timer->data;
+  uvfetch_stats_t stats;
+
+  uvfetch_get_stats(fx->f, &stats);
+  if (stats.waiting == 1 && stats.held == 1) {
+    fx->err[0] = uvfetch_close(fx->f, fx_on_closed);
+    uv_close((uv_handle_t *)timer, NULL);
+  }
+}
+
+static void test_close_while_waiting_ordered(void **state) {
+  fixture_t *fx = *state;
+  uv_timer_t watch;
+
+  open_retrying(fx, 3, 5000, 1, 1);
+  fx_add(fx, 0, "/flaky/close-ordered?fail=1");
+  fx_add(fx, 1, "/size/2");
+  fx_add(fx, 2, "/size/3");
+  uv_timer_init(&fx->loop, &watch);
+  watch.data = fx;
+  uv_timer_start(&watch, on_watch, 10, 10);
+  fx_finish_closed(fx);
+
+  /* The cancelled retry comes first, then the held one, then the queued
+   * one, cancelled: input order. */
+  assert_int_equal(fx->err[0], 0);
+  assert_int_equal(fx->nrecs, 3);
+  assert_int_equal(fx->recs[0].ordinal, 0);
+  assert_int_equal(fx->recs[0].error, UVFETCH_ECANCELED);
+  assert_int_equal(fx->recs[0].attempts, 1);
+  assert_int_equal(fx->recs[1].ordinal, 1);
+  assert_int_equal(fx->recs[1].ok, 1);
+  assert_int_equal(fx->recs[1].bytes, 2);
+  assert_int_equal(fx->recs[2].ordinal, 2);
+  assert_int_equal(fx->recs[2].error, UVFETCH_ECANCELED);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_retried_until_ok, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_gives_up, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_retry_after_wins, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_retry_max_time, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_waiting_holds_no_slot, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_ordered_with_retries, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_waiting, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_close_while_waiting, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_close_while_waiting_ordered,
+                                      fx_setup, fx_teardown),
+  };
+
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
