@@ -216,7 +216,10 @@ UVFETCH_EXTERN int uvfetch_add_ex(uvfetch_t *f, const char *url, void *data,
 
 /* Body bytes as they arrive, after content decoding. Return 0 to go on;
  * anything else stops the transfer, which then fails with UVFETCH_EWRITE.
- * When a transfer is retried, its body comes again from the start. */
+ * When a transfer is retried, its body comes again from the start: just
+ * before the new attempt the hook is called once with buf NULL and len 0
+ * (outside libcurl; its return value is ignored), so a sink can truncate
+ * what it kept. */
 typedef int (*uvfetch_body_cb)(uvfetch_t *f, void *data, const char *buf,
                                size_t len);
 

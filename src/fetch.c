@@ -517,6 +517,9 @@ static void start(uvfetch_t *f, struct transfer *t) {
   s->too_large = 0;
   s->errbuf[0] = '\0';
   t->state = T_RUNNING;
+  /* A retry: the body comes again from its start, and the sink says so. */
+  if (t->attempts > 0 && t->on_body != NULL)
+    t->on_body(f, t->data, NULL, 0);
   t->slot = s->index;
   t->started_ns = uv_hrtime();
   if (t->attempts == 1)

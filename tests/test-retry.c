@@ -47,6 +47,45 @@ static void test_retried_until_ok(void **state) {
   fx_finish(fx);
 }
 
+/* The body hook hears of each new attempt before its bytes come again. */
+static size_t body_bytes;
+static int body_restarts;
+
+static int count_body(uvfetch_t *f, void *data, const char *buf, size_t len) {
+  if (buf == NULL && len == 0) {
+    body_restarts++;
+    body_bytes = 0;
+    return 0;
+  }
+  body_bytes += len;
+  return 0;
+}
+
+static void test_body_restarts(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_request_t req = UVFETCH_REQUEST_INIT;
+  char *url;
+
+  open_retrying(fx, 2, 20, 10, 0);
+  url = test_url(&fx->server, "/flaky/body?fail=2");
+  assert_non_null(url);
+  body_bytes = 0;
+  body_restarts = 0;
+  req.url = url;
+  req.on_body = count_body;
+  assert_int_equal(uvfetch_submit(fx->f, &req, NULL), 0);
+  free(url);
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 1);
+  assert_int_equal(fx->recs[0].attempts, 3);
+  assert_int_equal(body_restarts, 2);
+  /* What is left after the last restart is the last attempt's body. */
+  assert_int_equal(body_bytes, 10);
+  assert_int_equal(fx->recs[0].bytes, 10);
+  fx_finish(fx);
+}
+
 static void test_gives_up(void **state) {
   fixture_t *fx = *state;
   char url[64];
@@ -250,6 +289,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_retried_until_ok, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_gives_up, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_body_restarts, fx_setup,
+                                      fx_teardown),
       cmocka_unit_test_setup_teardown(test_retry_after_wins, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_retry_max_time, fx_setup,
