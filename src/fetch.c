@@ -51,6 +51,7 @@ struct transfer {
 struct slot {
   struct slot *next_idle;
   unsigned index;
+  int fail;    /* a libuv or uvfetch error that ends the transfer at once */
   uvfetch_t *f;
   CURL *easy;
   struct transfer *t;
@@ -87,6 +88,7 @@ struct uvfetch_s {
   uv_idle_t kick;
   int want_pump;
   int want_timeout;
+  int want_reap; /* some slot's fail is set */
   int paused;
   uint64_t t0_ns;   /* uv_hrtime() at uvfetch_init */
   uint64_t random;  /* xorshift state for retry jitter */
@@ -114,6 +116,7 @@ struct uvfetch_s {
 static void on_kick(uv_idle_t *handle);
 static void on_handle_closed(uv_handle_t *handle);
 static void pump(uvfetch_t *f);
+static void reap(uvfetch_t *f);
 
 void uvfetch_options_init(uvfetch_options_t *opt) {
   static const uvfetch_options_t defaults = UVFETCH_OPTIONS_INIT;
@@ -262,18 +265,17 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
 
   if (err == 0 && rc == CURLE_WRITE_ERROR && s->too_large)
     err = UVFETCH_ETOOLARGE;
-  if (err == 0)
-    err = map_curl_code(rc);
   r->curl_code = (int)rc;
-  r->error = err;
-  r->ok = err == 0;
-  if (err == 0)
-    return;
-  if (err == UVFETCH_ECANCELED || err == UVFETCH_ETOOLARGE) {
+  if (err != 0) {
+    /* Ours, not curl's: the message is the error's own. */
+    r->error = err;
     r->message = uvfetch_strerror(err);
     return;
   }
-  t->message = strdup(s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+  r->error = map_curl_code(rc);
+  r->ok = r->error == 0;
+  if (!r->ok)
+    t->message = strdup(s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
 }
 
 static void transfer_free(struct transfer *t) {
@@ -430,18 +432,28 @@ static void slot_free(struct slot *s) {
   free(s);
 }
 
-static struct slot *slot_new(uvfetch_t *f) {
+/* A new slot in *out; 0, UVFETCH_ENOMEM, or UVFETCH_EINVAL when libcurl
+ * refuses an option. */
+static int slot_new(uvfetch_t *f, struct slot **out) {
   struct slot *s = calloc(1, sizeof(*s));
+  CURLcode rc;
 
+  *out = NULL;
   if (s == NULL)
-    return NULL;
+    return UVFETCH_ENOMEM;
   s->f = f;
   s->easy = curl_easy_init();
-  if (s->easy == NULL || slot_configure(f, s) != CURLE_OK) {
-    slot_free(s);
-    return NULL;
+  if (s->easy == NULL) {
+    free(s);
+    return UVFETCH_ENOMEM;
   }
-  return s;
+  rc = slot_configure(f, s);
+  if (rc != CURLE_OK) {
+    slot_free(s);
+    return rc == CURLE_OUT_OF_MEMORY ? UVFETCH_ENOMEM : UVFETCH_EINVAL;
+  }
+  *out = s;
+  return 0;
 }
 
 /* An idle slot, made when fewer than max_concurrent exist. */
@@ -452,8 +464,7 @@ static struct slot *slot_get(uvfetch_t *f) {
     f->idle = s->next_idle;
     return s;
   }
-  s = slot_new(f);
-  if (s != NULL) {
+  if (slot_new(f, &s) == 0) {
     s->index = f->nslots;
     f->slots[f->nslots++] = s;
   }
@@ -477,6 +488,7 @@ static void slot_release(uvfetch_t *f, struct slot *s) {
   }
   s->touched = 0;
   s->custom = 0;
+  s->fail = 0;
   s->t = NULL;
   s->next_idle = f->idle;
   f->idle = s;
@@ -744,6 +756,10 @@ static void on_kick(uv_idle_t *handle) {
   uvfetch_t *f = container_of(handle, uvfetch_t, kick);
 
   enter(f);
+  if (f->want_reap) {
+    f->want_reap = 0;
+    reap(f);
+  }
   if (f->want_pump) {
     f->want_pump = 0;
     pump(f);
@@ -752,7 +768,7 @@ static void on_kick(uv_idle_t *handle) {
     f->want_timeout = 0;
     socket_action(f, CURL_SOCKET_TIMEOUT, 0);
   }
-  if (!f->want_pump && !f->want_timeout)
+  if (!f->want_pump && !f->want_timeout && !f->want_reap)
     uv_idle_stop(&f->kick);
   leave(f);
 }
@@ -798,10 +814,12 @@ static void sock_close(uvfetch_t *f, struct sock *k) {
   uv_close((uv_handle_t *)&k->poll, on_sock_closed);
 }
 
-static struct sock *sock_open(uvfetch_t *f, curl_socket_t fd) {
+/* A poll handle for fd in *out: 0, UVFETCH_ENOMEM or a libuv error. */
+static int sock_open(uvfetch_t *f, curl_socket_t fd, struct sock **out) {
   struct sock *k;
   struct sock **grown;
   size_t n;
+  int err;
 
   if ((size_t)fd >= f->nsocks) {
     n = f->nsocks ? f->nsocks : 64;
@@ -809,29 +827,69 @@ static struct sock *sock_open(uvfetch_t *f, curl_socket_t fd) {
       n *= 2;
     grown = realloc(f->socks, n * sizeof(*grown));
     if (grown == NULL)
-      return NULL;
+      return UVFETCH_ENOMEM;
     memset(grown + f->nsocks, 0, (n - f->nsocks) * sizeof(*grown));
     f->socks = grown;
     f->nsocks = n;
   }
   k = calloc(1, sizeof(*k));
   if (k == NULL)
-    return NULL;
-  if (uv_poll_init_socket(f->loop, &k->poll, fd) != 0) {
+    return UVFETCH_ENOMEM;
+  err = uv_poll_init_socket(f->loop, &k->poll, fd);
+  if (err != 0) {
     free(k);
-    return NULL;
+    return err;
   }
   k->f = f;
   k->fd = fd;
   f->socks[fd] = k;
   f->open_handles++;
-  return k;
+  *out = k;
+  return 0;
 }
 
 static struct sock *sock_find(uvfetch_t *f, curl_socket_t fd) {
   if (fd < 0 || (size_t)fd >= f->nsocks)
     return NULL;
   return f->socks[fd];
+}
+
+/* A socket of this easy handle cannot be watched. Failing the socket
+ * callback would make libcurl abort every transfer of the multi handle, and
+ * nothing may call libcurl from here: the transfer is marked, and reaped
+ * from the idle handle on the next turn of the loop. */
+static void fail_socket(uvfetch_t *f, CURL *easy, int err) {
+  char *priv = NULL;
+  struct slot *s;
+
+  if (easy == NULL)
+    return;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+  s = (struct slot *)priv;
+  if (s == NULL || s->t == NULL || s->fail != 0)
+    return;
+  s->fail = err;
+  f->want_reap = 1;
+  kick(f);
+}
+
+/* End every transfer whose slot has failed. */
+static void reap(uvfetch_t *f) {
+  struct transfer *t;
+  struct slot *s;
+  unsigned i;
+
+  for (i = 0; i < f->nslots && !f->closing; i++) {
+    s = f->slots[i];
+    if (s->t == NULL || s->fail == 0)
+      continue;
+    t = s->t;
+    fill_result(t, s, CURLE_OK, s->fail);
+    uvfetch__sched_finished(&f->sched, &t->q);
+    slot_release(f, s);
+    complete(f, t);
+  }
+  pump(f);
 }
 
 /* curl says what to watch on a socket. A poll handle lives as long as the
@@ -844,6 +902,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
   uvfetch_t *f = userp;
   struct sock *k = sock_find(f, fd);
   int want = 0;
+  int err;
 
   if (what == CURL_POLL_REMOVE) {
     if (k != NULL && k->events != 0) {
@@ -853,17 +912,22 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
     return 0;
   }
   if (k == NULL) {
-    k = sock_open(f, fd);
-    if (k == NULL)
-      return -1;
+    err = sock_open(f, fd, &k);
+    if (err != 0) {
+      fail_socket(f, easy, err);
+      return 0;
+    }
   }
   if (what & CURL_POLL_IN)
     want |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     want |= UV_WRITABLE;
   if (want != k->events) {
-    if (uv_poll_start(&k->poll, want, on_poll) != 0)
-      return -1;
+    err = uv_poll_start(&k->poll, want, on_poll);
+    if (err != 0) {
+      fail_socket(f, easy, err);
+      return 0;
+    }
     k->events = want;
   }
   return 0;
@@ -1108,11 +1172,9 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
 
   /* The first slot proves the options acceptable to libcurl (a protocol
    * list it does not know, say) before anything is queued. */
-  first = slot_new(f);
-  if (first == NULL) {
-    err = UVFETCH_EINVAL;
+  err = slot_new(f, &first);
+  if (err != 0)
     goto fail;
-  }
   first->index = 0;
   f->slots[f->nslots++] = first;
   first->next_idle = NULL;
