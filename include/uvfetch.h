@@ -16,12 +16,13 @@
  *  - Errors are negative integers. uvfetch's own codes (UVFETCH_E*) come from
  *    one table; a libuv error is passed through unchanged. uvfetch_strerror()
  *    and uvfetch_err_name() name both kinds.
- *  - The library keeps no global mutable state of its own. libcurl's
- *    curl_global_init() is not thread-safe in libcurl 7.88: uvfetch_init()
- *    calls it once per process through curl_global_init's own reference
- *    count only when the caller has not (see uvfetch_init). A program that
- *    starts threads should call curl_global_init(CURL_GLOBAL_DEFAULT) itself,
- *    before any thread starts.
+ *  - The library keeps no global mutable state of its own. Each
+ *    uvfetch_init() calls curl_global_init(CURL_GLOBAL_DEFAULT) and the last
+ *    close calls curl_global_cleanup(), relying on libcurl's reference
+ *    count. Where libcurl is built without its "threadsafe" feature, that
+ *    count is not safe against threads: a program that runs fetchers on
+ *    several threads should call curl_global_init() itself first, and
+ *    curl_global_cleanup() after the last fetcher is closed.
  */
 #ifndef UVFETCH_H
 #define UVFETCH_H

@@ -34,6 +34,7 @@ struct transfer {
   uvfetch_header_cb on_header;
   uvfetch_setup_cb on_setup;
   unsigned attempts;
+  unsigned stale;      /* restarts after a reused connection had died */
   uint64_t first_ms;   /* loop time of the first attempt's start */
   uint64_t started_ns; /* uv_hrtime() at the last attempt's start */
   unsigned slot;       /* index of the slot of the last attempt */
@@ -194,6 +195,8 @@ static int map_curl_code(CURLcode rc) {
     return UVFETCH_ETOOLARGE;
   case CURLE_WRITE_ERROR:
     return UVFETCH_EWRITE;
+  case CURLE_HTTP_RETURNED_ERROR:
+    return UVFETCH_EHTTP;
   case CURLE_OUT_OF_MEMORY:
     return UVFETCH_ENOMEM;
   case CURLE_ABORTED_BY_CALLBACK:
@@ -201,6 +204,27 @@ static int map_curl_code(CURLcode rc) {
   default:
     return UVFETCH_ECURL;
   }
+}
+
+/* libcurl 7.88 files some malformed responses under codes that mean
+ * something else; its message tells them apart. */
+static int map_failure(CURLcode rc, const char *msg) {
+  switch (rc) {
+  case CURLE_UNSUPPORTED_PROTOCOL:
+    /* Also "Unsupported HTTP version in response" for a status line that
+     * is not HTTP. */
+    if (strncmp(msg, "Protocol ", 9) != 0 && strstr(msg, "HTTP") != NULL)
+      return UVFETCH_EPROTOCOL;
+    break;
+  case CURLE_RECV_ERROR:
+    /* Also bad chunked framing. */
+    if (strstr(msg, "chunk") != NULL)
+      return UVFETCH_EPROTOCOL;
+    break;
+  default:
+    break;
+  }
+  return map_curl_code(rc);
 }
 
 static int http_version_number(long v) {
@@ -235,6 +259,7 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
   curl_off_t connect = 0;
   curl_off_t tls = 0;
   char *effective = NULL;
+  const char *msg;
 
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
@@ -272,10 +297,16 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
     r->message = uvfetch_strerror(err);
     return;
   }
-  r->error = map_curl_code(rc);
+  msg = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+  r->error = map_failure(rc, msg);
   r->ok = r->error == 0;
-  if (!r->ok)
-    t->message = strdup(s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+  if (r->ok)
+    return;
+  /* libcurl 7.88 says only "Out of memory" when a response header is over
+   * its 100 KiB limit, the likelier cause here. */
+  if (rc == CURLE_OUT_OF_MEMORY)
+    msg = "out of memory in libcurl, or a response header over 100 KiB";
+  t->message = strdup(msg);
 }
 
 static void transfer_free(struct transfer *t) {
@@ -637,6 +668,41 @@ static int transient(const uvfetch_result_t *r) {
   }
 }
 
+/* Forget the last attempt's outcome before the next one. */
+static void reset_attempt(struct transfer *t) {
+  free(t->effective_url);
+  free(t->message);
+  t->effective_url = NULL;
+  t->message = NULL;
+  memset(&t->result, 0, sizeof(t->result));
+  t->state = T_QUEUED;
+}
+
+/* A server may close a kept-alive connection just as a request goes out
+ * on it; the request then meets a reset with nothing received. Browsers
+ * send such a request again at once, and so does this, once or twice per
+ * URL (all of uvfetch's requests are GETs, safe to repeat), whatever the
+ * retry settings: it is no failure of the URL. Returns 1 when requeued. */
+static int restart_stale(uvfetch_t *f, struct slot *s, CURLcode rc) {
+  struct transfer *t = s->t;
+  long connects = -1;
+  long received = -1;
+
+  if (f->closing || t->stale >= 2)
+    return 0;
+  if (rc != CURLE_RECV_ERROR && rc != CURLE_SEND_ERROR &&
+      rc != CURLE_GOT_NOTHING)
+    return 0;
+  curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects);
+  curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &received);
+  if (connects != 0 || received != 0 || s->bytes != 0)
+    return 0;
+  t->stale++;
+  reset_attempt(t);
+  uvfetch__sched_requeue(&f->sched, &t->q);
+  return 1;
+}
+
 /* If the transfer on `s` should go again, hold it for its backoff and
  * return 1; it keeps no slot while it waits. */
 static int defer_retry(uvfetch_t *f, struct slot *s) {
@@ -663,13 +729,7 @@ static int defer_retry(uvfetch_t *f, struct slot *s) {
     return 0;
   if (uvfetch__sched_defer(&f->sched, &t->q, now + delay) != 0)
     return 0;
-  /* The next attempt starts afresh. */
-  free(t->effective_url);
-  free(t->message);
-  t->effective_url = NULL;
-  t->message = NULL;
-  memset(&t->result, 0, sizeof(t->result));
-  t->state = T_QUEUED;
+  reset_attempt(t);
   return 1;
 }
 
@@ -706,7 +766,7 @@ static void drain(uvfetch_t *f) {
     t = s->t;
     fill_result(t, s, rc, 0);
     uvfetch__sched_finished(&f->sched, &t->q);
-    if (defer_retry(f, s)) {
+    if (restart_stale(f, s, rc) || defer_retry(f, s)) {
       slot_release(f, s);
       continue;
     }
@@ -730,9 +790,11 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 
   if (status < 0) {
     /* libuv stopped the handle (EPOLLERR); curl must see the error or the
-     * transfer waits forever. */
+     * transfer waits forever. With IN and OUT beside ERR, libcurl 7.88 goes
+     * on to read or write and reports the socket's own error ("Connection
+     * reset by peer") rather than only "select/poll returned error". */
     k->events = 0;
-    flags = CURL_CSELECT_ERR;
+    flags = CURL_CSELECT_ERR | CURL_CSELECT_IN | CURL_CSELECT_OUT;
   } else {
     if (events & UV_READABLE)
       flags |= CURL_CSELECT_IN;

@@ -82,6 +82,10 @@ static void insert_ordered(struct sched *q, struct sched_entry *e) {
   q->queued++;
 }
 
+void uvfetch__sched_requeue(struct sched *q, struct sched_entry *e) {
+  insert_ordered(q, e);
+}
+
 struct sched_entry *uvfetch__sched_shift(struct sched *q) {
   struct sched_entry *e = q->head;
 

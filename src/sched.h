@@ -55,6 +55,9 @@ void uvfetch__sched_free(struct sched *q);
 /* Append; ordinals must grow. */
 void uvfetch__sched_push(struct sched *q, struct sched_entry *e);
 
+/* Put an entry back in its ordinal place in the queue. */
+void uvfetch__sched_requeue(struct sched *q, struct sched_entry *e);
+
 /* The next entry to start, unlinked, or NULL. It never returns an entry
  * whose ordinal is `limit` or more. A `ready` entry needs no slot and comes
  * back whatever the caps; another comes back only when `have_slot`, its

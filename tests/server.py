@@ -19,10 +19,12 @@ Endpoints (GET; HEAD answers the same headers without a body):
   /flaky/KEY         the first `fail` (default 1) requests for KEY answer
                      `code` (default 503, with Retry-After: `retry_after`
                      when given); later ones 200 with a 10-byte body
+  /fault/KIND         a broken server (see FAULTS below)
   /stats             {"requests": R, "active": A, "peak": P}
   /stats/reset       zero R, set P to A (0 when idle), answer the same JSON
   anything else      404
-Query params on every endpoint: delay=MS, status=CODE (200..999; it also
+Query params on every endpoint: closeafter=N (close the connection
+silently, no Connection: close, once it has answered N requests), delay=MS, status=CODE (200..999; it also
 overrides the 302 of the redirect endpoints), gzip=1, chunked=1. Unknown
 params are ignored. Malformed requests get 400 and the connection is closed.
 
@@ -40,6 +42,7 @@ import resource
 import signal
 import socket
 import stat
+import struct
 import sys
 import zlib
 from http import HTTPStatus
@@ -252,6 +255,7 @@ class Connection(asyncio.Protocol):
         self.paused = False
         self.reading_paused = False
         self.task = None
+        self.answered = 0  # requests on this connection, for closeafter
 
     # Transport callbacks.
 
@@ -422,6 +426,11 @@ class Connection(asyncio.Protocol):
 
     async def handle(self, req):
         """Answer one request; return whether the connection stays open."""
+        self.answered += 1
+        if req.path.startswith("/fault/"):
+            STATS["requests"] += 1
+            await self.fault(req, req.path[7:])
+            return False
         try:
             code, headers, body, counted = route(req)
             opts = self.parse_options(req)
@@ -446,7 +455,71 @@ class Connection(asyncio.Protocol):
         finally:
             if counted:
                 STATS["active"] -= 1
+        if "closeafter" in req.params:
+            limit = parse_int(req.params["closeafter"], 1, 1 << 30)
+            if self.answered >= limit:
+                return False
         return req.keep_alive
+
+    def reset(self):
+        """Close with a TCP RST rather than a FIN."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+    async def fault(self, req, kind):
+        """FAULTS: each answers wrongly, then ends the connection.
+          reset-before       RST before any response
+          reset-mid?size=N&sent=M   N announced, M sent, then RST
+          short?size=N&sent=M       N announced, M sent, then FIN
+          bad-status         a status line that is not HTTP
+          bad-chunk          chunked framing with a bad chunk size
+          hang               accepts the request, never answers
+          drip?size=N        N announced, then one byte a second
+          bad-gzip?size=N    Content-Encoding: gzip over N bytes of junk
+          big-headers?kb=N   a header line of N KiB (curl allows 100)
+        """
+        t = self.transport
+        p = req.params
+        size = parse_int(p.get("size", "1000"), 0, 1 << 30)
+        sent = parse_int(p.get("sent", "100"), 0, 1 << 30)
+        head = b"HTTP/1.1 200 OK\r\nServer: uvfetch-test\r\n"
+        if kind == "reset-before":
+            self.reset()
+        elif kind in ("reset-mid", "short"):
+            t.write(head + b"Content-Length: %d\r\n\r\n" % size +
+                    body_slice(0, min(sent, size)))
+            await self.flush()
+            if kind == "reset-mid":
+                self.reset()
+        elif kind == "bad-status":
+            t.write(b"HTTP/1.1 OK-ISH\r\nContent-Length: 2\r\n\r\nhi")
+        elif kind == "bad-chunk":
+            t.write(head + b"Transfer-Encoding: chunked\r\n\r\n"
+                    b"5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n")
+        elif kind == "hang":
+            await self.sleep(3600)
+        elif kind == "drip":
+            t.write(head + b"Content-Length: %d\r\n\r\n" % size)
+            for i in range(size):
+                t.write(body_slice(i, 1))
+                await self.flush()
+                await self.sleep(1.0)
+        elif kind == "bad-gzip":
+            junk = bytes((i * 7 + 3) & 0xFF for i in range(size))
+            t.write(head + b"Content-Encoding: gzip\r\n"
+                    b"Content-Length: %d\r\n\r\n" % size + junk)
+        elif kind == "big-headers":
+            kb = parse_int(p.get("kb", "200"), 1, 1 << 14)
+            t.write(head + b"X-Big: " + b"x" * (kb * 1024) +
+                    b"\r\nContent-Length: 2\r\n\r\nhi")
+        else:
+            t.write(head + b"Content-Length: 0\r\n\r\n")
+        if not t.is_closing():
+            await self.flush()
+            t.close()
 
     @staticmethod
     def parse_options(req):
