@@ -20,7 +20,7 @@
 #include <curl/curl.h>
 
 #include "internal.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "uvfetch.h"
 
 enum { T_QUEUED, T_RUNNING, T_HELD };

@@ -1,4 +1,4 @@
-/* The scheduler on its own (src/sched.c): queue order, the ordered-mode
+/* The scheduler on its own (src/scheduler.c): queue order, the ordered-mode
  * limit, per-host caps with bounded look-ahead, rate spacing, and the retry
  * heap. No loop, no server: times are passed in.
  */
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 #define N 4096
 

@@ -1,9 +1,9 @@
 /* The scheduler: the intake queue, per-host caps, the rate limit and the
- * retry heap. See sched.h. */
+ * retry heap. See scheduler.h. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 /* How far past capped hosts the scheduler looks for a startable entry. A
  * bound keeps each start cheap when one host fills the queue. */

@@ -10,8 +10,8 @@
  * It knows nothing of libcurl or libuv: times are milliseconds on a clock
  * the caller passes in, and the caller arms whatever timer `wake` asks for.
  */
-#ifndef UVFETCH_SCHED_H
-#define UVFETCH_SCHED_H
+#ifndef UVFETCH_SCHEDULER_H
+#define UVFETCH_SCHEDULER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -95,4 +95,4 @@ size_t uvfetch__sched_release_due(struct sched *q, uint64_t now_ms);
  * With UINT64_MAX: any deferred entry, for draining them all. */
 struct sched_entry *uvfetch__sched_undefer(struct sched *q, uint64_t ordinal);
 
-#endif /* UVFETCH_SCHED_H */
+#endif /* UVFETCH_SCHEDULER_H */
