@@ -11,11 +11,14 @@
  * the next. User callbacks run only from our own frames (never inside a
  * libcurl callback), so they may add, cancel and close.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -35,6 +38,7 @@ struct transfer {
   uvfetch_setup_cb on_setup;
   unsigned attempts;
   unsigned stale;      /* restarts after a reused connection had died */
+  unsigned fd_waits;   /* restarts for want of a file descriptor */
   uint64_t first_ms;   /* loop time of the first attempt's start */
   uint64_t started_ns; /* uv_hrtime() at the last attempt's start */
   unsigned slot;       /* index of the slot of the last attempt */
@@ -58,6 +62,7 @@ struct slot {
   struct transfer *t;
   uint64_t bytes;
   int too_large;
+  int no_fd; /* a socket could not be opened: the process is out of fds */
   int custom;  /* the transfer changed options that later ones must not see */
   int touched; /* its setup hook had the easy handle: reset it afterwards */
   char errbuf[CURL_ERROR_SIZE];
@@ -108,6 +113,7 @@ struct uvfetch_s {
   size_t nsocks;
 
   uvfetch_stats_t stats;
+  unsigned fd_cap; /* running transfers at most while fds are short */
   int depth;       /* nesting of our own frames; teardown waits for 0 */
   int closing;
   int torn_down;
@@ -402,6 +408,19 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userp) {
 
 static int on_closesocket(void *clientp, curl_socket_t fd);
 
+/* libcurl 7.88 reports a socket() that failed for want of descriptors as
+ * a plain "Couldn't connect", without errno; opening it here tells. */
+static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose,
+                                   struct curl_sockaddr *a) {
+  struct slot *s = clientp;
+  curl_socket_t fd;
+
+  fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if (fd == CURL_SOCKET_BAD && (errno == EMFILE || errno == ENFILE))
+    s->no_fd = 1;
+  return fd;
+}
+
 /* Set on a new easy handle everything that stays the same for every
  * transfer, so that starting one only sets its URL. */
 static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
@@ -423,6 +442,8 @@ static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
   SET(CURLOPT_CLOSESOCKETDATA, f);
+  SET(CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+  SET(CURLOPT_OPENSOCKETDATA, s);
   SET(CURLOPT_FOLLOWLOCATION, o->follow_redirects ? 1L : 0L);
   SET(CURLOPT_MAXREDIRS, o->max_redirects);
   SET(CURLOPT_PROTOCOLS_STR, f->protocols);
@@ -558,6 +579,7 @@ static void start(uvfetch_t *f, struct transfer *t) {
   s->t = t;
   s->bytes = 0;
   s->too_large = 0;
+  s->no_fd = 0;
   s->errbuf[0] = '\0';
   t->state = T_RUNNING;
   /* A retry: the body comes again from its start, and the sink says so. */
@@ -608,7 +630,7 @@ static void pump(uvfetch_t *f) {
     limit = f->opt.ordered ? f->next_deliver + f->window : UINT64_MAX;
     now = uv_now(f->loop);
     e = uvfetch__sched_next(&f->sched, limit,
-                            f->stats.running < f->opt.max_concurrent, now,
+                            f->stats.running < f->fd_cap, now,
                             &wake);
     if (e == NULL)
       break;
@@ -703,6 +725,30 @@ static int restart_stale(uvfetch_t *f, struct slot *s, CURLcode rc) {
   return 1;
 }
 
+/* The process ran out of file descriptors for this transfer's socket. While
+ * other transfers run, they will give some back: requeue it and run fewer
+ * at once (the cap grows again by one per completion). With nothing else
+ * running, or after many tries, it fails as EMFILE. Returns 1 when
+ * requeued. */
+static int wait_for_fd(uvfetch_t *f, struct slot *s) {
+  struct transfer *t = s->t;
+
+  if (!s->no_fd)
+    return 0;
+  if (f->closing || f->stats.running <= 1 || t->fd_waits >= 1000) {
+    free(t->message);
+    t->message = NULL;
+    t->result.error = UV_EMFILE;
+    t->result.message = "too many open files: no descriptor for a socket";
+    return 0;
+  }
+  t->fd_waits++;
+  f->fd_cap = f->stats.running - 1;
+  reset_attempt(t);
+  uvfetch__sched_requeue(&f->sched, &t->q);
+  return 1;
+}
+
 /* If the transfer on `s` should go again, hold it for its backoff and
  * return 1; it keeps no slot while it waits. */
 static int defer_retry(uvfetch_t *f, struct slot *s) {
@@ -766,11 +812,14 @@ static void drain(uvfetch_t *f) {
     t = s->t;
     fill_result(t, s, rc, 0);
     uvfetch__sched_finished(&f->sched, &t->q);
-    if (restart_stale(f, s, rc) || defer_retry(f, s)) {
+    if (restart_stale(f, s, rc) || wait_for_fd(f, s) || defer_retry(f, s)) {
       slot_release(f, s);
       continue;
     }
     slot_release(f, s);
+    /* Descriptors came back with this one: let one more run again. */
+    if (f->fd_cap < f->opt.max_concurrent)
+      f->fd_cap++;
     complete(f, t);
   }
   pump(f);
@@ -1194,6 +1243,7 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
   f->opt = *opt;
   f->data = opt->data;
   f->window = opt->order_window ? opt->order_window : 2 * opt->max_concurrent;
+  f->fd_cap = opt->max_concurrent;
   err = UVFETCH_ENOMEM;
   f->protocols = copy_or(opt->protocols, "http,https");
   f->user_agent = copy_or(opt->user_agent, "uvfetch/" UVFETCH_VERSION_STRING);

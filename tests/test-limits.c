@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/resource.h>
 
 #include "fixture.h"
 #include "support.h"
@@ -96,6 +97,37 @@ static void test_rate(void **state) {
   fx_finish(fx);
 }
 
+/* Far more transfers allowed than file descriptors: the ones that find no
+ * descriptor wait for others to finish instead of failing, so all of them
+ * complete, with their exact bytes. */
+static void test_fd_shortage(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  struct rlimit old;
+  struct rlimit low;
+  size_t i;
+
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 300;
+  fx_open(fx, &opt);
+  for (i = 0; i < 600; i++)
+    fx_add(fx, i, "/size/%zu?delay=50", i);
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  low = old;
+  low.rlim_cur = 64;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  fx_run(fx);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+
+  assert_int_equal(fx->nrecs, 600);
+  fx_assert_each_ordinal_once(fx, 600);
+  for (i = 0; i < 600; i++) {
+    assert_int_equal(fx_rec(fx, i)->ok, 1);
+    assert_int_equal(fx_rec(fx, i)->bytes, i);
+  }
+  fx_finish(fx);
+}
+
 static void ignore(uvfetch_t *f, const uvfetch_result_t *r) {
 }
 
@@ -119,6 +151,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_per_host_cap, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_rate, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_fd_shortage, fx_setup,
+                                      fx_teardown),
       cmocka_unit_test_setup_teardown(test_bad_limits, fx_setup, fx_teardown),
   };
 
