@@ -202,6 +202,66 @@ static void test_other_schemes_refused(void **state) {
   fx_finish(fx);
 }
 
+/* Credentials given as headers go to the host they were meant for, not to
+ * another host a redirect points at; other headers follow the redirect. */
+static char seen_same[4096];
+static char seen_other[4096];
+
+static int keep_body(uvfetch_t *f, void *data, const char *buf, size_t len) {
+  char *into = data;
+  size_t have = strlen(into);
+
+  if (buf != NULL && have + len < 4096) {
+    memcpy(into + have, buf, len);
+    into[have + len] = '\0';
+  }
+  return 0;
+}
+
+static void test_credentials_stay_on_host(void **state) {
+  fixture_t *fx = *state;
+  static const char *const headers[] = {
+      "Authorization: Bearer secret", "Cookie: session=secret",
+      "X-Plain: kept", NULL};
+  uvfetch_options_t opt;
+  uvfetch_request_t req = UVFETCH_REQUEST_INIT;
+  test_server_t other;
+  char *target;
+  char *url;
+
+  assert_int_equal(test_server_start(&other), 0);
+  uvfetch_options_init(&opt);
+  opt.headers = headers;
+  fx_open(fx, &opt);
+  seen_same[0] = '\0';
+  seen_other[0] = '\0';
+  req.on_body = keep_body;
+
+  /* Same host: everything is sent after the redirect. */
+  url = test_url(&fx->server, "/redirect/1?to=/headers");
+  req.url = url;
+  req.data = seen_same;
+  assert_int_equal(uvfetch_submit(fx->f, &req, NULL), 0);
+  free(url);
+  /* Another host (another port): no credentials. */
+  target = test_url(&other, "/headers");
+  url = test_url(&fx->server, "/redirect-to?url=%s", target);
+  req.url = url;
+  req.data = seen_other;
+  assert_int_equal(uvfetch_submit(fx->f, &req, NULL), 0);
+  free(url);
+  free(target);
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 2);
+  assert_non_null(strstr(seen_same, "Authorization: Bearer secret"));
+  assert_non_null(strstr(seen_same, "Cookie: session=secret"));
+  assert_non_null(strstr(seen_other, "X-Plain: kept"));
+  assert_null(strstr(seen_other, "secret"));
+  fx_finish(fx);
+  test_server_stop(&other);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_chain_followed, fx_setup,
@@ -212,6 +272,8 @@ int main(void) {
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_loop_fails, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_not_followed, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_credentials_stay_on_host, fx_setup,
+                                      fx_teardown),
       cmocka_unit_test_setup_teardown(test_other_schemes_refused, fx_setup,
                                       fx_teardown),
   };
