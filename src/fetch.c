@@ -73,6 +73,8 @@ struct sock {
   uvfetch_t *f;
   curl_socket_t fd;
   int events; /* the UV_READABLE | UV_WRITABLE mask being polled */
+  int wanted; /* the mask libcurl asked for; 0 after CURL_POLL_REMOVE */
+  int conn;   /* a connection socket: its close is always announced */
 };
 
 struct uvfetch_s {
@@ -407,17 +409,27 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userp) {
 }
 
 static int on_closesocket(void *clientp, curl_socket_t fd);
+static int sock_open(uvfetch_t *f, curl_socket_t fd, struct sock **out);
 
 /* libcurl 7.88 reports a socket() that failed for want of descriptors as
  * a plain "Couldn't connect", without errno; opening it here tells. */
 static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose,
                                    struct curl_sockaddr *a) {
   struct slot *s = clientp;
+  struct sock *k;
   curl_socket_t fd;
 
   fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-  if (fd == CURL_SOCKET_BAD && (errno == EMFILE || errno == ENFILE))
-    s->no_fd = 1;
+  if (fd == CURL_SOCKET_BAD) {
+    if (errno == EMFILE || errno == ENFILE)
+      s->no_fd = 1;
+    return fd;
+  }
+  /* Its poll handle now, marked as a connection's: libcurl announces its
+   * close through on_closesocket, so polling may outlive its interest (see
+   * on_socket). Without memory for it, on_socket tries again. */
+  if (sock_open(s->f, fd, &k) == 0)
+    k->conn = 1;
   return fd;
 }
 
@@ -837,6 +849,13 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   uvfetch_t *f = k->f;
   int flags = 0;
 
+  if (k->wanted == 0) {
+    /* An idle connection stirred (the server closed it, say): libcurl is
+     * not waiting on it and will check it before any reuse. */
+    uv_poll_stop(&k->poll);
+    k->events = 0;
+    return;
+  }
   if (status < 0) {
     /* libuv stopped the handle (EPOLLERR); curl must see the error or the
      * transfer waits forever. With IN and OUT beside ERR, libcurl 7.88 goes
@@ -1016,10 +1035,19 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
   int err;
 
   if (what == CURL_POLL_REMOVE) {
-    if (k != NULL && k->events != 0) {
+    if (k == NULL)
+      return 0;
+    k->wanted = 0;
+    /* A kept-alive connection is idle between two requests: stopping and
+     * restarting its poll would cost two epoll_ctl calls per request.
+     * It stays polled, unreferenced so that it keeps no loop alive, and
+     * stops only if it stirs while idle (on_poll). Other sockets (the
+     * resolver's) may close unannounced: they stop now. */
+    if (!k->conn && k->events != 0) {
       uv_poll_stop(&k->poll);
       k->events = 0;
     }
+    uv_unref((uv_handle_t *)&k->poll);
     return 0;
   }
   if (k == NULL) {
@@ -1033,6 +1061,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
     want |= UV_READABLE;
   if (what & CURL_POLL_OUT)
     want |= UV_WRITABLE;
+  k->wanted = want;
+  uv_ref((uv_handle_t *)&k->poll);
   if (want != k->events) {
     err = uv_poll_start(&k->poll, want, on_poll);
     if (err != 0) {
