@@ -86,6 +86,7 @@ struct uvfetch_s {
   char *user_agent;
   char *cacert;
   char *proxy;
+  int env_proxy; /* a proxy variable is set in the environment */
   struct curl_slist *headers;
   uvfetch_done_cb on_done;
   uvfetch_close_cb on_close;
@@ -474,6 +475,8 @@ static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
     SET(CURLOPT_CAINFO, f->cacert);
   if (f->proxy != NULL)
     SET(CURLOPT_PROXY, f->proxy);
+  else if (!f->env_proxy)
+    SET(CURLOPT_PROXY, ""); /* spares libcurl a getenv per transfer */
   if (f->headers != NULL)
     SET(CURLOPT_HTTPHEADER, f->headers);
   if (o->connect_timeout_ms > 0)
@@ -1168,6 +1171,24 @@ static uint64_t host_key(CURLU *parser) {
   return h ? h : 1;
 }
 
+/* Does the environment name a proxy for libcurl to use? libcurl looks on
+ * every transfer; when none is set, uvfetch tells it once that there is
+ * none. (libcurl reads only the lower-case http_proxy.) */
+static int proxy_in_env(void) {
+  static const char *const names[] = {"http_proxy",  "https_proxy",
+                                      "HTTPS_PROXY", "all_proxy",
+                                      "ALL_PROXY",   NULL};
+  const char *const *n;
+  const char *v;
+
+  for (n = names; *n != NULL; n++) {
+    v = getenv(*n);
+    if (v != NULL && *v != '\0')
+      return 1;
+  }
+  return 0;
+}
+
 /* ---- the public API ---------------------------------------------------- */
 
 static int validate_options(const uvfetch_options_t *o) {
@@ -1284,6 +1305,7 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
   f->user_agent = copy_or(opt->user_agent, "uvfetch/" UVFETCH_VERSION_STRING);
   f->cacert = copy_or(opt->cacert, NULL);
   f->proxy = copy_or(opt->proxy, NULL);
+  f->env_proxy = proxy_in_env();
   f->slots = calloc(opt->max_concurrent, sizeof(*f->slots));
   if (f->protocols == NULL || f->user_agent == NULL || f->slots == NULL ||
       (opt->cacert != NULL && f->cacert == NULL) ||

@@ -283,6 +283,55 @@ static void test_pause_resume(void **state) {
   fx_finish(fx);
 }
 
+/* Proxies come from the environment as libcurl reads them, or from the
+ * proxy option; the test server answers absolute-form requests, so it
+ * stands in for a proxy, and the URL's own port has nothing behind it. */
+static void test_proxy(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  char *proxy;
+  char url[64];
+
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/10",
+           test_closed_port());
+  proxy = test_url(&fx->server, "%s", "");
+  assert_non_null(proxy);
+  assert_int_equal(setenv("http_proxy", proxy, 1), 0);
+  uvfetch_options_init(&opt);
+  fx_open(fx, &opt);
+  fx_add_url(fx, 0, url);
+  fx_run(fx);
+  assert_int_equal(unsetenv("http_proxy"), 0);
+  assert_int_equal(fx->nrecs, 1);
+  assert_int_equal(fx_rec(fx, 0)->ok, 1);
+  assert_int_equal(fx_rec(fx, 0)->bytes, 10);
+  assert_int_equal(uvfetch_close(fx->f, fx_on_closed), 0);
+  fx_run(fx);
+
+  /* The option, with no proxy in the environment. */
+  opt.proxy = proxy;
+  fx_open(fx, &opt);
+  fx_add_url(fx, 1, url);
+  fx_run(fx);
+  assert_int_equal(fx->nrecs, 2);
+  assert_int_equal(fx_rec(fx, 1)->bytes, 10);
+  assert_int_equal(uvfetch_close(fx->f, fx_on_closed), 0);
+  fx_run(fx);
+
+  /* No proxy at all: the port is closed. The two fetchers before were
+   * closed and their loops run: the last one's close is counted alone. */
+  assert_int_equal(fx->close_calls, 2);
+  fx->close_calls = 0;
+  opt.proxy = NULL;
+  fx_open(fx, &opt);
+  fx_add_url(fx, 2, url);
+  fx_run(fx);
+  assert_int_equal(fx->nrecs, 3);
+  assert_int_equal(fx_rec(fx, 2)->error, UVFETCH_ECONNECT);
+  free(proxy);
+  fx_finish(fx);
+}
+
 static void test_submit_bad_arguments(void **state) {
   fixture_t *fx = *state;
   uvfetch_options_t opt;
@@ -319,6 +368,7 @@ int main(void) {
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_pause_resume, reset_seen,
                                       fx_teardown),
+      cmocka_unit_test_setup_teardown(test_proxy, reset_seen, fx_teardown),
       cmocka_unit_test_setup_teardown(test_submit_bad_arguments, reset_seen,
                                       fx_teardown),
   };
