@@ -130,7 +130,8 @@ class Sizes(unittest.TestCase):
         fields = ["url", "effective_url", "ordinal", "ok", "error",
                   "curl_code", "message", "http_code", "http_version",
                   "redirects", "bytes", "wire_bytes", "total_time", "ttfb",
-                  "attempts"]
+                  "attempts", "start_time", "dns_time", "connect_time",
+                  "tls_time", "slot"]
         for r in recs:
             self.assertEqual(list(r.keys()), fields)
             n = size_of_path(r["url"])
@@ -147,6 +148,13 @@ class Sizes(unittest.TestCase):
             self.assertEqual(r["attempts"], 1)
             self.assertGreaterEqual(r["total_time"], r["ttfb"])
             self.assertGreaterEqual(r["ttfb"], 0.0)
+            # The timeline: cumulative steps, a start since the run began,
+            # and a slot below the default -j of 50.
+            self.assertGreaterEqual(r["start_time"], 0.0)
+            self.assertLessEqual(r["dns_time"], r["ttfb"])
+            self.assertLessEqual(r["connect_time"], r["ttfb"])
+            self.assertEqual(r["tls_time"], 0.0)
+            self.assertIn(r["slot"], range(50))
         self.assertEqual(sorted(r["ordinal"] for r in recs),
                          list(range(len(urls))))
         by_ordinal = {r["ordinal"]: r["url"] for r in recs}
@@ -560,7 +568,12 @@ class Usage(unittest.TestCase):
         for name in ("parallel", "ordered", "input", "json", "max-time",
                      "connect-timeout", "max-redirs", "insecure", "cacert",
                      "user-agent", "no-compressed", "http1.1", "http2",
-                     "max-filesize", "proto", "help", "version"):
+                     "max-filesize", "proto", "help", "version",
+                     "compressed", "fail", "header", "journal", "max-host",
+                     "no-location", "no-progress", "output-dir", "progress",
+                     "proxy", "rate", "retry", "retry-delay",
+                     "retry-max-time", "sha256", "shard", "speed-limit",
+                     "speed-time", "stats", "trace", "write-out"):
             self.assertIn(name, longs)
         self.assertEqual(run(["-h"]).stdout, p.stdout)
 
@@ -649,9 +662,10 @@ class Stopping(unittest.TestCase):
         self.assertEqual(err, b"")
 
 
-def main():
+def main(module=__name__):
+    """Run a module's tests; the last line is the tally scripts/test reads."""
     suite = unittest.defaultTestLoader.loadTestsFromModule(
-        sys.modules[__name__])
+        sys.modules[module])
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     failed = (len(result.failures) + len(result.errors) +
               len(result.unexpectedSuccesses))

@@ -61,6 +61,7 @@ int cli_input_open(cli_input_t *in, uv_loop_t *loop, const char *path) {
   memset(in, 0, sizeof(*in));
   in->loop = loop;
   in->fd = -1;
+  in->size = -1;
   if (path == NULL || strcmp(path, "-") == 0) {
     in->name = "standard input";
     in->fd = 0;
@@ -76,6 +77,10 @@ int cli_input_open(cli_input_t *in, uv_loop_t *loop, const char *path) {
   err = uv_fs_fstat(loop, &req, in->fd, NULL);
   if (err == 0 && S_ISDIR(req.statbuf.st_mode))
     err = UV_EISDIR;
+  /* Known size, for a progress estimate: a file read from its start. */
+  if (err == 0 && S_ISREG(req.statbuf.st_mode) &&
+      lseek(in->fd, 0, SEEK_CUR) == 0)
+    in->size = (int64_t)req.statbuf.st_size;
   uv_fs_req_cleanup(&req);
   if (err < 0)
     goto fail;
@@ -218,9 +223,11 @@ static void pump(cli_input_t *in) {
 
       if (cli_lines_take(&in->lines, &p, in->chunk + in->end, &line) !=
           CLI_LINE_NONE) {
+        in->consumed += (uint64_t)(p - (in->chunk + in->pos));
         in->pos = (size_t)(p - in->chunk);
         in->on_line(in, &line);
       } else {
+        in->consumed += in->end - in->pos;
         in->pos = in->end;
       }
       continue;

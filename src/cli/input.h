@@ -10,6 +10,7 @@
 #define UVFETCH_CLI_INPUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -49,7 +50,9 @@ struct cli_input_s {
   int read_err; /* what ended reading, when not end of file */
   int ended;    /* on_end was called */
   int closing;
-  char *chunk; /* bytes read, consumed from pos up to end */
+  int64_t size;      /* a regular file's size in bytes; -1: unknown */
+  uint64_t consumed; /* bytes split into lines so far */
+  char *chunk;       /* bytes read, consumed from pos up to end */
   size_t pos;
   size_t end;
   cli_lines_t lines;

@@ -2,10 +2,10 @@
  * record per URL out, all on one libuv loop.
  *
  * Input is read only as fast as transfers finish: the reader pauses when
- * the library has a slot's worth of URLs queued and resumes from the
- * completion callback, so the first transfers start before the input ends
- * and memory does not grow with its length. The program ends when the
- * loop runs out of work; then everything is closed and the loop with it.
+ * enough URLs wait and resumes as records go out, so the first transfers
+ * start before the input ends and memory does not grow with its length.
+ * The program ends when the loop runs out of work; then everything is
+ * closed and the loop with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,69 +17,13 @@
 
 #include <uv.h>
 
+#include "app.h"
 #include "container.h"
-#include "input.h"
-#include "options.h"
-#include "output.h"
-#include "outbuf.h"
-#include "uvfetch.h"
 
 /* Exit statuses. */
 #define EXIT_FETCHED 0 /* every URL fetched */
 #define EXIT_FAILED 1  /* some URL failed, or input or output broke */
 #define EXIT_USAGE 2
-
-/* How much of an overlong input line a record shows. */
-#define SHOWN_MAX 256
-
-typedef struct app_s {
-  uv_loop_t loop;
-  cli_config_t cfg;
-  cli_format_t format;
-  uvfetch_t *fetch;
-  cli_outbuf_t out;
-  cli_input_t input;
-  int input_open;    /* opened and not yet closed */
-  int fetch_closing; /* uvfetch_close was called */
-  uv_signal_t sigint;
-  uv_signal_t sigterm;
-  int signals_open;
-  uint64_t window;  /* pause the input when this many URLs are queued */
-  int stopping;     /* stopped early: a signal, or stdout went away */
-  int signo;        /* the signal that stopped us, or 0 */
-  int failed;       /* some record was a failure, or I/O broke */
-  int closed_stdio; /* bit n: descriptor n was closed at start */
-} app_t;
-
-/* An input line the library cannot be given as it is (too long, or with a
- * NUL byte). An always-invalid URL stands in for it, so the library
- * reports it in its turn; the record shows this text and reason. */
-typedef struct refused_s {
-  char reason[96];
-  size_t len;
-  char text[]; /* len bytes, not NUL-terminated */
-} refused_t;
-
-/* ---- output --------------------------------------------------------- */
-
-static void print_result(app_t *app, const uvfetch_result_t *r) {
-  refused_t *ref = r->data;
-  uvfetch_result_t shown;
-  cli_bytes_t text;
-
-  if (ref == NULL) {
-    cli_output_record(&app->out, app->format, r, NULL);
-    return;
-  }
-  shown = *r;
-  shown.ok = 0;
-  if (r->error != UVFETCH_ECANCELED)
-    shown.error = UVFETCH_EURL;
-  shown.message = ref->reason;
-  text.p = ref->text;
-  text.n = ref->len;
-  cli_output_record(&app->out, app->format, &shown, &text);
-}
 
 /* ---- stopping -------------------------------------------------------- */
 
@@ -100,17 +44,23 @@ static void close_input(app_t *app) {
   cli_input_close(&app->input, NULL);
 }
 
+static void on_fetch_closed(uvfetch_t *f) {
+  app_t *app = uvfetch_get_data(f);
+
+  app->fetch = NULL;
+}
+
 /* The library reports each URL still queued or running through on_done,
  * as cancelled, before uvfetch_close returns; its memory goes later. */
 static void close_fetch(app_t *app) {
   if (app->fetch == NULL || app->fetch_closing)
     return;
   app->fetch_closing = 1;
-  uvfetch_close(app->fetch, NULL);
+  uvfetch_close(app->fetch, on_fetch_closed);
 }
 
 /* Stop early: read no more, and cancel what is queued or running. */
-static void stop(app_t *app) {
+void app_stop(app_t *app) {
   if (app->stopping)
     return;
   app->stopping = 1;
@@ -123,7 +73,7 @@ static void on_signal(uv_signal_t *handle, int signo) {
   app_t *app = handle->data;
 
   app->signo = signo;
-  stop(app);
+  app_stop(app);
 }
 
 /* A broken pipe is how a reader such as `head` says it has enough: stop
@@ -135,80 +85,23 @@ static void on_output_error(cli_outbuf_t *o, int err) {
   app->failed = 1;
   if (err != UV_EPIPE)
     fprintf(stderr, "uvfetch: writing output: %s\n", uv_strerror(err));
-  stop(app);
+  app_stop(app);
+}
+
+static void on_trace_error(cli_outbuf_t *o, int err) {
+  app_t *app = container_of(o, app_t, trace.out);
+
+  app->failed = 1;
+  fprintf(stderr, "uvfetch: writing trace: %s\n", uv_strerror(err));
 }
 
 /* ---- URLs in ---------------------------------------------------------- */
 
-/* Hand one URL to the library. It accepts every URL (an invalid one
- * comes back as a failure record in its turn) unless it cannot: then no
- * callback will come, so the record is written here. */
-static void add_url(app_t *app, const char *url, refused_t *ref) {
-  uvfetch_result_t r;
-  uvfetch_stats_t stats;
-  int err;
-
-  err = uvfetch_add_ex(app->fetch, url, ref, UVFETCH_ADD_REPORT_INVALID, NULL);
-  if (err == 0)
-    return;
-  uvfetch_get_stats(app->fetch, &stats);
-  memset(&r, 0, sizeof(r));
-  r.url = url;
-  r.effective_url = url;
-  r.data = ref;
-  r.ordinal = stats.added;
-  r.error = err;
-  r.message = uvfetch_strerror(err);
-  app->failed = 1;
-  print_result(app, &r);
-  free(ref);
-}
-
-static void add_refused(app_t *app, const cli_line_t *line) {
-  size_t keep = line->len;
-  refused_t *ref;
-
-  if (line->kind == CLI_LINE_TOO_LONG && keep > SHOWN_MAX)
-    keep = SHOWN_MAX;
-  ref = malloc(sizeof(*ref) + keep + 3);
-  if (ref == NULL) {
-    fprintf(stderr, "uvfetch: input line %llu: out of memory\n",
-            (unsigned long long)line->lineno);
-    app->failed = 1;
-    return;
-  }
-  memcpy(ref->text, line->text, keep);
-  ref->len = keep;
-  if (line->kind == CLI_LINE_TOO_LONG) {
-    memcpy(ref->text + keep, "...", 3);
-    ref->len += 3;
-    snprintf(ref->reason, sizeof(ref->reason),
-             "input line %llu is longer than %d bytes",
-             (unsigned long long)line->lineno, CLI_LINE_MAX);
-  } else {
-    snprintf(ref->reason, sizeof(ref->reason),
-             "input line %llu contains a NUL byte",
-             (unsigned long long)line->lineno);
-  }
-  /* The empty string is never a URL: the library reports it, in turn. */
-  add_url(app, "", ref);
-}
-
-static int queue_full(app_t *app) {
-  uvfetch_stats_t stats;
-
-  uvfetch_get_stats(app->fetch, &stats);
-  return stats.queued >= app->window;
-}
-
 static void on_line(cli_input_t *in, const cli_line_t *line) {
   app_t *app = container_of(in, app_t, input);
 
-  if (line->kind == CLI_LINE_URL)
-    add_url(app, line->text, NULL);
-  else
-    add_refused(app, line);
-  if (!app->stopping && queue_full(app))
+  app_add_line(app, line);
+  if (!app->stopping && app_queue_full(app))
     cli_input_pause(in);
 }
 
@@ -222,17 +115,38 @@ static void on_input_end(cli_input_t *in, int err) {
   close_input(app);
 }
 
-/* ---- results out ------------------------------------------------------ */
+/* ---- progress ---------------------------------------------------------- */
 
-static void on_done(uvfetch_t *f, const uvfetch_result_t *r) {
-  app_t *app = uvfetch_get_data(f);
+/* URLs in the whole input: exact once the input has ended; estimated from
+ * the share of the file read so far while it is a regular file; unknown
+ * (0) while a stream is still open. */
+static double total_urls(app_t *app) {
+  const cli_input_t *in = &app->input;
+  double read = (double)app->input_urls;
 
-  if (!r->ok)
-    app->failed = 1;
-  print_result(app, r);
-  free(r->data);
-  if (app->input_open && !app->stopping && !queue_full(app))
-    cli_input_resume(&app->input);
+  if (!app->input_open)
+    return (double)app->cfg.nurls + read;
+  if (in->size > 0 && in->consumed > 0) {
+    return (double)app->cfg.nurls +
+           read * (double)in->size / (double)in->consumed;
+  }
+  return 0;
+}
+
+static void progress_counts(cli_progress_t *p, cli_progress_counts_t *c) {
+  app_t *app = container_of(p, app_t, progress);
+  uvfetch_stats_t stats;
+
+  c->done = app->tally.records;
+  c->failed = app->tally.failed;
+  c->skipped = app->tally.skipped + app->tally.other_shard;
+  c->bytes = app->body_bytes;
+  c->total = total_urls(app);
+  if (app->fetch != NULL && !app->fetch_closing) {
+    uvfetch_get_stats(app->fetch, &stats);
+    c->running = stats.running;
+    c->queued = stats.queued + stats.waiting;
+  }
 }
 
 /* ---- setting up and tearing down --------------------------------------- */
@@ -279,6 +193,92 @@ static int start_signals(app_t *app) {
   return err;
 }
 
+/* Open the input and the files the options name. Each problem is a usage
+ * error, reported before anything is fetched. Returns 0 or -1. */
+static int open_files(app_t *app) {
+  const cli_config_t *cfg = &app->cfg;
+  char why[512];
+  int err;
+
+  if (cfg->input != NULL || cfg->nurls == 0) {
+    int from_stdin = cfg->input == NULL || strcmp(cfg->input, "-") == 0;
+
+    if (from_stdin && (app->closed_stdio & (1 << STDIN_FILENO))) {
+      fprintf(stderr, "uvfetch: cannot read standard input: it is closed\n");
+      return -1;
+    }
+    err = cli_input_open(&app->input, &app->loop, cfg->input);
+    if (err < 0) {
+      /* libuv calls EISDIR "illegal operation on a directory". */
+      const char *what = err == UV_EISDIR ? "is a directory" : uv_strerror(err);
+
+      if (!from_stdin)
+        fprintf(stderr, "uvfetch: cannot read '%s': %s\n", cfg->input, what);
+      else
+        fprintf(stderr, "uvfetch: cannot read standard input: %s\n", what);
+      return -1;
+    }
+    app->input_open = 1;
+  }
+  if (cfg->fetch.cacert != NULL) {
+    err = check_cacert(&app->loop, cfg->fetch.cacert);
+    if (err < 0) {
+      fprintf(stderr, "uvfetch: cannot read CA file '%s': %s\n",
+              cfg->fetch.cacert, uv_strerror(err));
+      return -1;
+    }
+  }
+  if (cfg->journal != NULL) {
+    if (cli_journal_open(&app->journal, cfg->journal, why, sizeof(why)) < 0) {
+      fprintf(stderr, "uvfetch: %s\n", why);
+      return -1;
+    }
+    app->journal_open = 1;
+  }
+  if (cfg->output_dir != NULL) {
+    err = cli_saver_open(&app->saver, &app->loop, cfg->output_dir);
+    if (err < 0) {
+      fprintf(stderr, "uvfetch: cannot use output directory '%s': %s\n",
+              cfg->output_dir, uv_strerror(err));
+      return -1;
+    }
+    app->saver_open = 1;
+  }
+  if (cfg->trace != NULL) {
+    err = cli_trace_open(&app->trace, &app->loop, cfg->trace,
+                         cfg->fetch.max_concurrent, on_trace_error);
+    if (err < 0) {
+      fprintf(stderr, "uvfetch: cannot write trace '%s': %s\n", cfg->trace,
+              uv_strerror(err));
+      return -1;
+    }
+    app->trace_open = 1;
+  }
+  return 0;
+}
+
+static void close_files(app_t *app) {
+  if (app->trace_open)
+    cli_trace_close(&app->trace);
+  app->trace_open = 0;
+  if (app->saver_open)
+    cli_saver_close(&app->saver);
+  app->saver_open = 0;
+  if (app->journal_open)
+    cli_journal_close(&app->journal);
+  app->journal_open = 0;
+}
+
+/* The summary on standard error: with the progress line, or --stats. */
+static void print_summary(app_t *app) {
+  double seconds = (double)(uv_hrtime() - app->start_ns) / 1e9;
+
+  if (app->cfg.stats)
+    cli_tally_stats(&app->tally, seconds, stderr);
+  else if (app->progress_on)
+    cli_tally_summary(&app->tally, seconds, stderr);
+}
+
 /* Run the loop until the work is done, then close everything on it. */
 static void run(app_t *app) {
   uv_run(&app->loop, UV_RUN_DEFAULT);
@@ -286,8 +286,14 @@ static void run(app_t *app) {
   close_input(app);
   close_signals(app);
   close_fetch(app);
-  cli_outbuf_close(&app->out);
+  /* Cancelled transfers may still have bodies to remove. */
   uv_run(&app->loop, UV_RUN_DEFAULT);
+  if (app->progress_on)
+    cli_progress_stop(&app->progress);
+  cli_outbuf_close(&app->out);
+  close_files(app);
+  uv_run(&app->loop, UV_RUN_DEFAULT);
+  print_summary(app);
 }
 
 static int exit_status(app_t *app) {
@@ -296,44 +302,41 @@ static int exit_status(app_t *app) {
   return app->failed ? EXIT_FAILED : EXIT_FETCHED;
 }
 
+/* Which record fields the options add. */
+static unsigned record_extras(const cli_config_t *cfg) {
+  unsigned extras = 0;
+
+  if (cfg->fetch.retries > 0)
+    extras |= CLI_EXTRA_ATTEMPTS;
+  if (cfg->output_dir != NULL)
+    extras |= CLI_EXTRA_SAVED;
+  if (cfg->sha256)
+    extras |= CLI_EXTRA_SHA256;
+  return extras;
+}
+
 static int run_app(app_t *app) {
-  char *const *urls = app->cfg.urls;
+  cli_config_t *cfg = &app->cfg;
+  char why[256];
   int status = EXIT_USAGE;
   int have_out = 0;
   int err;
   int i;
 
-  app->format = app->cfg.json ? CLI_FORMAT_JSON : CLI_FORMAT_TSV;
-  app->window = app->cfg.fetch.max_concurrent;
-
-  if (app->cfg.input != NULL || app->cfg.nurls == 0) {
-    int from_stdin = app->cfg.input == NULL || strcmp(app->cfg.input, "-") == 0;
-
-    if (from_stdin && (app->closed_stdio & (1 << STDIN_FILENO))) {
-      fprintf(stderr, "uvfetch: cannot read standard input: it is closed\n");
-      goto done;
-    }
-    err = cli_input_open(&app->input, &app->loop, app->cfg.input);
-    if (err < 0) {
-      /* libuv calls EISDIR "illegal operation on a directory". */
-      const char *why = err == UV_EISDIR ? "is a directory" : uv_strerror(err);
-
-      if (app->cfg.input != NULL && strcmp(app->cfg.input, "-") != 0)
-        fprintf(stderr, "uvfetch: cannot read '%s': %s\n", app->cfg.input, why);
-      else
-        fprintf(stderr, "uvfetch: cannot read standard input: %s\n", why);
-      goto done;
-    }
-    app->input_open = 1;
+  app->window = cfg->fetch.max_concurrent;
+  app->extras = record_extras(cfg);
+  app->start_ns = uv_hrtime();
+  app->stdout_tty = isatty(STDOUT_FILENO);
+  app->progress_on =
+      cfg->progress == 1 || (cfg->progress == -1 && isatty(STDERR_FILENO));
+  app->need_body = app->progress_on || cfg->sha256 || cfg->output_dir != NULL;
+  if (cli_format_init(&app->format, cfg->json, cfg->write_out, app->extras, why,
+                      sizeof(why)) < 0) {
+    fprintf(stderr, "uvfetch: %s\n", why);
+    goto done;
   }
-  if (app->cfg.fetch.cacert != NULL) {
-    err = check_cacert(&app->loop, app->cfg.fetch.cacert);
-    if (err < 0) {
-      fprintf(stderr, "uvfetch: cannot read CA file '%s': %s\n",
-              app->cfg.fetch.cacert, uv_strerror(err));
-      goto done;
-    }
-  }
+  if (open_files(app) < 0)
+    goto done;
 
   status = EXIT_FAILED;
   err = cli_outbuf_init(&app->out, &app->loop, STDOUT_FILENO, on_output_error);
@@ -343,14 +346,14 @@ static int run_app(app_t *app) {
   }
   have_out = 1;
 
-  app->cfg.fetch.data = app;
-  err = uvfetch_init(&app->loop, &app->fetch, &app->cfg.fetch, on_done);
+  cfg->fetch.data = app;
+  err = uvfetch_init(&app->loop, &app->fetch, &cfg->fetch, app_on_done);
   if (err == UVFETCH_EINVAL) {
     /* The values were checked here; what is left is libcurl refusing one,
      * and --proto is the one it knows better than we do. */
     fprintf(stderr, "uvfetch: options refused by libcurl (%s)%s\n",
             uvfetch_strerror(err),
-            app->cfg.fetch.protocols != NULL ? "; check --proto" : "");
+            cfg->fetch.protocols != NULL ? "; check --proto" : "");
     status = EXIT_USAGE;
     goto done;
   }
@@ -363,11 +366,21 @@ static int run_app(app_t *app) {
     fprintf(stderr, "uvfetch: cannot watch signals: %s\n", uv_strerror(err));
     goto done;
   }
+  if (app->progress_on) {
+    err = cli_progress_start(&app->progress, &app->loop, STDERR_FILENO,
+                             progress_counts);
+    if (err < 0) {
+      fprintf(stderr, "uvfetch: cannot start the progress line: %s\n",
+              uv_strerror(err));
+      app->progress_on = 0;
+      goto done;
+    }
+  }
 
-  for (i = 0; i < app->cfg.nurls && !app->stopping; i++)
-    add_url(app, urls[i], NULL);
+  for (i = 0; i < cfg->nurls && !app->stopping; i++)
+    app_add_url(app, cfg->urls[i]);
   if (app->input_open && !app->stopping) {
-    if (queue_full(app))
+    if (app_queue_full(app))
       cli_input_pause(&app->input);
     err = cli_input_start(&app->input, on_line, on_input_end);
     if (err < 0)
@@ -380,8 +393,11 @@ done:
   close_input(app);
   close_signals(app);
   close_fetch(app);
+  if (app->progress_on)
+    cli_progress_stop(&app->progress);
   if (have_out)
     cli_outbuf_close(&app->out);
+  close_files(app);
   uv_run(&app->loop, UV_RUN_DEFAULT);
   return status;
 }
@@ -404,12 +420,50 @@ static int guard_stdio(void) {
   return closed;
 }
 
-int main(int argc, char **argv) {
-  struct sigaction sa;
+static int run_main(app_t *app, int argc, char **argv) {
   char err[512];
-  app_t app;
   int status;
   int rc;
+
+  app->closed_stdio = guard_stdio();
+  if (app->closed_stdio < 0)
+    return EXIT_FAILED;
+  if (cli_options_parse(&app->cfg, argc, argv, err, sizeof(err)) < 0) {
+    fprintf(stderr, "uvfetch: %s\n", err);
+    return EXIT_USAGE;
+  }
+  if (app->closed_stdio & (1 << STDOUT_FILENO)) {
+    fprintf(stderr, "uvfetch: standard output is closed\n");
+    return EXIT_USAGE;
+  }
+  if (app->cfg.help) {
+    cli_options_usage(stdout);
+    return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+  }
+  if (app->cfg.version) {
+    print_version();
+    return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+  }
+
+  rc = uv_loop_init(&app->loop);
+  if (rc < 0) {
+    fprintf(stderr, "uvfetch: %s\n", uv_strerror(rc));
+    return EXIT_FAILED;
+  }
+  status = run_app(app);
+  rc = uv_loop_close(&app->loop);
+  if (rc < 0) {
+    fprintf(stderr, "uvfetch: loop still busy at exit: %s\n", uv_strerror(rc));
+    if (status == EXIT_FETCHED)
+      status = EXIT_FAILED;
+  }
+  return status;
+}
+
+int main(int argc, char **argv) {
+  struct sigaction sa;
+  app_t app;
+  int status;
 
   /* A closed reader shows up as EPIPE from write(2), handled where it is
    * written; libcurl is told not to touch signals (CURLOPT_NOSIGNAL). */
@@ -418,37 +472,9 @@ int main(int argc, char **argv) {
   sigaction(SIGPIPE, &sa, NULL);
 
   memset(&app, 0, sizeof(app));
-  app.closed_stdio = guard_stdio();
-  if (app.closed_stdio < 0)
-    return EXIT_FAILED;
-  if (cli_options_parse(&app.cfg, argc, argv, err, sizeof(err)) < 0) {
-    fprintf(stderr, "uvfetch: %s\n", err);
-    return EXIT_USAGE;
-  }
-  if (app.closed_stdio & (1 << STDOUT_FILENO)) {
-    fprintf(stderr, "uvfetch: standard output is closed\n");
-    return EXIT_USAGE;
-  }
-  if (app.cfg.help) {
-    cli_options_usage(stdout);
-    return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
-  }
-  if (app.cfg.version) {
-    print_version();
-    return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
-  }
-
-  rc = uv_loop_init(&app.loop);
-  if (rc < 0) {
-    fprintf(stderr, "uvfetch: %s\n", uv_strerror(rc));
-    return EXIT_FAILED;
-  }
-  status = run_app(&app);
-  rc = uv_loop_close(&app.loop);
-  if (rc < 0) {
-    fprintf(stderr, "uvfetch: loop still busy at exit: %s\n", uv_strerror(rc));
-    if (status == EXIT_FETCHED)
-      status = EXIT_FAILED;
-  }
+  status = run_main(&app, argc, argv);
+  cli_format_free(&app.format);
+  cli_str_free(&app.line);
+  cli_options_free(&app.cfg);
   return status;
 }

@@ -1,5 +1,6 @@
 /* The command line. One table, sorted by long name, is the only list of
- * options: the parser looks names up in it and --help prints it. */
+ * options: the parser looks names up in it, --help prints it, and the man
+ * page's option list is generated from it. */
 #include "options.h"
 
 #include <errno.h>
@@ -8,34 +9,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "template.h"
+
 /* Bounds for numeric values. A larger -j than this is not a cap but a
  * typo; seconds stop where milliseconds would overflow a 32-bit long. */
 #define PARALLEL_MAX 100000
 #define SECONDS_MAX 2147483.0
+#define RETRIES_MAX 1000000
+
+/* curl's --speed-time when only --speed-limit is given, and its
+ * --speed-limit when only --speed-time is. */
+#define SPEED_TIME_DEFAULT 30
+#define SPEED_LIMIT_DEFAULT 1
 
 /* Where option descriptions start in --help. */
 #define HELP_COLUMN 30
 
 /* Where a handler reports: the option as the user spelled it, and room
  * for one line naming the problem. */
-typedef struct parse_ctx_s {
+struct cli_parse_ctx_s {
   const char *name;
   char *err;
   size_t errlen;
-} parse_ctx_t;
+  int argc;            /* bounds how many -H there can be */
+  int speed_limit_set; /* --speed-limit given */
+  int speed_time_set;  /* --speed-time given */
+};
 
-/* Sets what the option means in cfg; `value` is NULL for an option that
- * takes none. Returns 0, or -1 after writing to ctx->err. */
-typedef int (*option_set_fn)(cli_config_t *cfg, const char *value,
-                             parse_ctx_t *ctx);
-
-typedef struct option_s {
-  const char *name;    /* long name, without "--" */
-  char letter;         /* short name, or 0 */
-  const char *metavar; /* the value's name in --help; NULL: takes none */
-  option_set_fn set;
-  const char *help;
-} option_t;
+typedef cli_parse_ctx_t parse_ctx_t;
 
 static int fail(parse_ctx_t *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -104,8 +105,21 @@ bad:
               value, ctx->name, SECONDS_MAX);
 }
 
+/* A value that names something (a file, a directory) cannot be empty. */
+static int need_value(const char *value, const char *what, parse_ctx_t *ctx) {
+  if (value[0] == '\0')
+    return fail(ctx, "option '%s' needs %s", ctx->name, what);
+  return 0;
+}
+
 static int set_cacert(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   cfg->fetch.cacert = value;
+  return 0;
+}
+
+static int set_compressed(cli_config_t *cfg, const char *value,
+                          parse_ctx_t *ctx) {
+  cfg->fetch.compressed = 1;
   return 0;
 }
 
@@ -118,6 +132,34 @@ static int set_compressed_off(cli_config_t *cfg, const char *value,
 static int set_connect_timeout(cli_config_t *cfg, const char *value,
                                parse_ctx_t *ctx) {
   return parse_seconds(value, &cfg->fetch.connect_timeout_ms, ctx);
+}
+
+static int set_fail(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  cfg->fail = 1;
+  return 0;
+}
+
+/* "Name: value", or curl's "Name:" (remove a header libcurl would send)
+ * and "Name;" (send it empty). CR and LF would start another header. */
+static int set_header(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  size_t name = strcspn(value, ":; \t\r\n");
+
+  if (name == 0 || (value[name] != ':' && value[name] != ';') ||
+      strpbrk(value, "\r\n") != NULL) {
+    return fail(ctx,
+                "bad value '%s' for '%s': expected \"Name: value\" on one "
+                "line",
+                value, ctx->name);
+  }
+  if (cfg->headers == NULL) {
+    /* At most one header per argument, and the NULL at the end. */
+    cfg->headers = calloc((size_t)ctx->argc + 1, sizeof(*cfg->headers));
+    if (cfg->headers == NULL)
+      return fail(ctx, "out of memory");
+  }
+  cfg->headers[cfg->nheaders++] = value;
+  cfg->fetch.headers = cfg->headers;
+  return 0;
 }
 
 static int set_help(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
@@ -138,8 +180,8 @@ static int set_http2(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
 static int set_input(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   if (cfg->input != NULL)
     return fail(ctx, "option '%s' given twice", ctx->name);
-  if (value[0] == '\0')
-    return fail(ctx, "option '%s' needs a file name", ctx->name);
+  if (need_value(value, "a file name", ctx) < 0)
+    return -1;
   cfg->input = value;
   return 0;
 }
@@ -147,6 +189,13 @@ static int set_input(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
 static int set_insecure(cli_config_t *cfg, const char *value,
                         parse_ctx_t *ctx) {
   cfg->fetch.verify_tls = 0;
+  return 0;
+}
+
+static int set_journal(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  if (need_value(value, "a file name", ctx) < 0)
+    return -1;
+  cfg->journal = value;
   return 0;
 }
 
@@ -165,6 +214,16 @@ static int set_max_filesize(cli_config_t *cfg, const char *value,
   return 0;
 }
 
+static int set_max_host(cli_config_t *cfg, const char *value,
+                        parse_ctx_t *ctx) {
+  long long v;
+
+  if (parse_integer(value, 0, PARALLEL_MAX, &v, ctx) < 0)
+    return -1;
+  cfg->fetch.max_per_host = (unsigned)v;
+  return 0;
+}
+
 static int set_max_redirs(cli_config_t *cfg, const char *value,
                           parse_ctx_t *ctx) {
   long long v;
@@ -180,8 +239,28 @@ static int set_max_time(cli_config_t *cfg, const char *value,
   return parse_seconds(value, &cfg->fetch.timeout_ms, ctx);
 }
 
+static int set_no_location(cli_config_t *cfg, const char *value,
+                           parse_ctx_t *ctx) {
+  cfg->fetch.follow_redirects = 0;
+  return 0;
+}
+
+static int set_no_progress(cli_config_t *cfg, const char *value,
+                           parse_ctx_t *ctx) {
+  cfg->progress = 0;
+  return 0;
+}
+
 static int set_ordered(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   cfg->fetch.ordered = 1;
+  return 0;
+}
+
+static int set_output_dir(cli_config_t *cfg, const char *value,
+                          parse_ctx_t *ctx) {
+  if (need_value(value, "a directory", ctx) < 0)
+    return -1;
+  cfg->output_dir = value;
   return 0;
 }
 
@@ -195,10 +274,133 @@ static int set_parallel(cli_config_t *cfg, const char *value,
   return 0;
 }
 
+static int set_progress(cli_config_t *cfg, const char *value,
+                        parse_ctx_t *ctx) {
+  cfg->progress = 1;
+  return 0;
+}
+
 static int set_proto(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
-  if (value[0] == '\0')
-    return fail(ctx, "option '%s' needs a list of schemes", ctx->name);
+  if (need_value(value, "a list of schemes", ctx) < 0)
+    return -1;
   cfg->fetch.protocols = value;
+  return 0;
+}
+
+static int set_proxy(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  cfg->fetch.proxy = value;
+  return 0;
+}
+
+/* curl's form: "N/U" with U one of s, m, h, d; a bare N is per hour. */
+static int set_rate(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  const char *slash = strchr(value, '/');
+  double per = 3600.0;
+  char *end;
+  long long n;
+
+  if (value[0] < '0' || value[0] > '9')
+    goto bad;
+  errno = 0;
+  n = strtoll(value, &end, 10);
+  if (errno == ERANGE || n < 1 || n > 1000000000 ||
+      end != (slash != NULL ? slash : value + strlen(value)))
+    goto bad;
+  if (slash != NULL) {
+    if (slash[1] == '\0' || slash[2] != '\0')
+      goto bad;
+    switch (slash[1]) {
+    case 's':
+      per = 1.0;
+      break;
+    case 'm':
+      per = 60.0;
+      break;
+    case 'h':
+      per = 3600.0;
+      break;
+    case 'd':
+      per = 86400.0;
+      break;
+    default:
+      goto bad;
+    }
+  }
+  cfg->fetch.rate = (double)n / per;
+  return 0;
+
+bad:
+  return fail(ctx,
+              "bad value '%s' for '%s': expected N/s, N/m, N/h or N/d "
+              "(N from 1 to 1000000000; a bare N is per hour)",
+              value, ctx->name);
+}
+
+static int set_retry(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  long long v;
+
+  if (parse_integer(value, 0, RETRIES_MAX, &v, ctx) < 0)
+    return -1;
+  cfg->fetch.retries = (unsigned)v;
+  return 0;
+}
+
+static int set_retry_delay(cli_config_t *cfg, const char *value,
+                           parse_ctx_t *ctx) {
+  return parse_seconds(value, &cfg->fetch.retry_delay_ms, ctx);
+}
+
+static int set_retry_max_time(cli_config_t *cfg, const char *value,
+                              parse_ctx_t *ctx) {
+  return parse_seconds(value, &cfg->fetch.retry_max_time_ms, ctx);
+}
+
+static int set_sha256(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  cfg->sha256 = 1;
+  return 0;
+}
+
+static int set_shard(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  if (cli_shard_parse(value, &cfg->shard) < 0) {
+    return fail(ctx,
+                "bad value '%s' for '%s': expected K/N with 0 <= K < N "
+                "<= 4294967296",
+                value, ctx->name);
+  }
+  return 0;
+}
+
+static int set_speed_limit(cli_config_t *cfg, const char *value,
+                           parse_ctx_t *ctx) {
+  long long v;
+
+  if (parse_integer(value, 0, LONG_MAX, &v, ctx) < 0)
+    return -1;
+  cfg->fetch.low_speed_limit = (long)v;
+  ctx->speed_limit_set = 1;
+  return 0;
+}
+
+static int set_speed_time(cli_config_t *cfg, const char *value,
+                          parse_ctx_t *ctx) {
+  long long v;
+
+  if (parse_integer(value, 0, (long long)SECONDS_MAX, &v, ctx) < 0)
+    return -1;
+  cfg->fetch.low_speed_time = (long)v;
+  ctx->speed_time_set = 1;
+  return 0;
+}
+
+static int set_stats(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  cfg->stats = 1;
+  return 0;
+}
+
+static int set_trace(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  if (need_value(value, "a file name", ctx) < 0)
+    return -1;
+  cfg->trace = value;
   return 0;
 }
 
@@ -213,40 +415,176 @@ static int set_version(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   return 0;
 }
 
+/* The template is checked here, so that a mistake in it is a usage error
+ * naming the option, before anything is fetched. */
+static int set_write_out(cli_config_t *cfg, const char *value,
+                         parse_ctx_t *ctx) {
+  cli_template_t t;
+  char why[160];
+
+  if (cli_template_parse(&t, value, strlen(value), why, sizeof(why)) < 0)
+    return fail(ctx, "bad value for '%s': %s", ctx->name, why);
+  cli_template_free(&t);
+  cfg->write_out = value;
+  return 0;
+}
+
 /* Sorted by long name. */
-static const option_t options[] = {
+static const cli_option_t options[] = {
     {"cacert", 0, "FILE", set_cacert,
-     "verify servers with the CA bundle in FILE"},
+     "verify servers with the CA bundle in FILE",
+     "Without it, the system's CA bundle is used. A FILE that cannot be "
+     "read is a usage error."},
+    {"compressed", 0, NULL, set_compressed,
+     "ask for compressed responses (the default)",
+     "Accepted for curl users: uvfetch always asks for gzip, deflate and "
+     "brotli and decodes them, unless --no-compressed is given."},
     {"connect-timeout", 0, "SEC", set_connect_timeout,
-     "give up connecting after SEC seconds"},
-    {"help", 'h', NULL, set_help, "print this help and exit"},
-    {"http1.1", 0, NULL, set_http11, "use HTTP/1.1"},
-    {"http2", 0, NULL, set_http2, "use HTTP/2 where the server offers it"},
+     "give up connecting after SEC seconds",
+     "A URL whose connection is not made in time fails with "
+     "UVFETCH_ETIMEDOUT. Without it, libcurl's default of 300 seconds "
+     "applies."},
+    {"fail", 'f', NULL, set_fail, "count HTTP status >= 400 as a failure",
+     "The record is still the URL's fetch record, with its size, but it "
+     "ends with the error UVFETCH_EHTTP and the message \"The requested "
+     "URL returned error: CODE\" (JSON: \"error\": \"UVFETCH_EHTTP\", "
+     "\"curl_code\": 22; \"ok\" stays true, since a response came); the "
+     "exit status is 1, the journal does not count the URL done, and "
+     "with --output-dir the body is not saved."},
+    {"header", 'H', "STR", set_header,
+     "send header STR (\"Name: value\"); repeatable",
+     "Added to every request. As with curl, \"Name:\" removes a header "
+     "libcurl would send and \"Name;\" sends it with an empty value."},
+    {"help", 'h', NULL, set_help, "print this help and exit", NULL},
+    {"http1.1", 0, NULL, set_http11, "use HTTP/1.1", NULL},
+    {"http2", 0, NULL, set_http2, "use HTTP/2 where the server offers it",
+     "Over TLS it is negotiated with ALPN; over plain HTTP libcurl asks "
+     "for an upgrade (h2c), which a server may decline."},
     {"input", 'i', "FILE", set_input,
-     "read URLs from FILE ('-': standard input)"},
+     "read URLs from FILE ('-': standard input)",
+     "URLs on the command line come first, then those of FILE."},
     {"insecure", 'k', NULL, set_insecure,
-     "do not verify TLS certificates or host names"},
-    {"json", 0, NULL, set_json, "print JSON Lines, every result field"},
+     "do not verify TLS certificates or host names", NULL},
+    {"journal", 0, "FILE", set_journal,
+     "append records to FILE; skip URLs done there",
+     "Every record is appended to FILE as a JSON line (the --json record) "
+     "as soon as it is made, before it is written anywhere else. At the "
+     "start, FILE is read, and URLs that have a record there with "
+     "\"error\": null are not fetched again: they make no new record but "
+     "are counted as skipped in the summary. Failed URLs are tried again. "
+     "A torn last line, left by a run that was killed, is cut off. FILE "
+     "is locked while a run uses it. The set of done URLs is held in "
+     "memory, 16 bytes per URL."},
+    {"json", 0, NULL, set_json, "print JSON Lines, every result field", NULL},
     {"max-filesize", 0, "BYTES", set_max_filesize,
-     "fail a URL whose body is larger than BYTES"},
-    {"max-redirs", 0, "N", set_max_redirs, "follow at most N redirects (10)"},
-    {"max-time", 'm', "SEC", set_max_time,
-     "give up on a URL after SEC seconds"},
+     "fail a URL whose body is larger than BYTES",
+     "The body is counted after decoding; the URL fails with "
+     "UVFETCH_ETOOLARGE."},
+    {"max-host", 0, "N", set_max_host,
+     "run at most N transfers per host at once",
+     "Per host and port. Transfers for a host at its cap wait while "
+     "others start, so one big host does not hold back the rest. 0 (the "
+     "default) is no cap."},
+    {"max-redirs", 0, "N", set_max_redirs, "follow at most N redirects (10)",
+     "A URL that needs more fails with UVFETCH_EREDIRECTS."},
+    {"max-time", 'm', "SEC", set_max_time, "give up on a URL after SEC seconds",
+     "Counted per attempt, from its start to the end of its body; the URL "
+     "fails with UVFETCH_ETIMEDOUT."},
     {"no-compressed", 0, NULL, set_compressed_off,
-     "do not ask for compressed responses"},
+     "do not ask for compressed responses", NULL},
+    {"no-location", 0, NULL, set_no_location,
+     "do not follow redirects; report them",
+     "A redirect is then the URL's response: its status (3xx) and body "
+     "make the record, and the Location is not fetched."},
+    {"no-progress", 0, NULL, set_no_progress, "never show the progress line",
+     NULL},
     {"ordered", 0, NULL, set_ordered,
-     "print in input order, not completion order"},
-    {"parallel", 'j', "N", set_parallel, "fetch at most N URLs at once (50)"},
+     "print in input order, not completion order",
+     "A slow URL holds back the records after it, within a bounded "
+     "window: at most twice --parallel URLs run or wait past it."},
+    {"output-dir", 'o', "DIR", set_output_dir,
+     "save each body in DIR, one file per URL",
+     "DIR is made if it does not exist (its parent must). A body is saved "
+     "as HASH-TAIL, where HASH is 24 hex digits of the SHA-256 of the URL "
+     "and TAIL the last segment of its path with every byte but letters, "
+     "digits, '.', '_' and '-' made '_' (\"index\" when empty), so no name "
+     "can leave DIR and different URLs never share a file. It is written "
+     "to a temporary file \".NAME.PID.N.part\" and renamed when complete: "
+     "a final name always holds a whole body. The body of a failed URL is "
+     "not kept. The record gains the file's path (TSV: a field before the "
+     "error; JSON: \"saved\")."},
+    {"parallel", 'j', "N", set_parallel, "fetch at most N URLs at once (50)",
+     NULL},
+    {"progress", 0, NULL, set_progress,
+     "show the progress line even if not a terminal",
+     "The progress line is shown on standard error when it is a terminal: "
+     "records done and failed, transfers in flight and queued, bytes, "
+     "rate, and the share done and time left when the input's size is "
+     "known. A one-line summary follows at the end."},
     {"proto", 0, "LIST", set_proto,
-     "allowed schemes, also on redirect (http,https)"},
+     "allowed schemes, also on redirect (http,https)", NULL},
+    {"proxy", 'x', "URL", set_proxy, "use the proxy at URL",
+     "Without it, the proxy comes from the environment as with curl "
+     "(http_proxy, https_proxy, all_proxy, no_proxy). An empty URL uses "
+     "no proxy at all."},
+    {"rate", 0, "N/U", set_rate, "start at most N transfers per s, m, h or d",
+     "As curl's --rate: U is s, m, h or d (a day); a bare N is per hour. "
+     "Starts are spaced evenly over the whole run, whatever --parallel "
+     "is."},
+    {"retry", 0, "N", set_retry, "retry a transient failure N times",
+     "Transient: could not connect, timed out, connection broken, or HTTP "
+     "408, 429, 500, 502, 503 or 504. The wait before each retry doubles "
+     "from --retry-delay, with jitter; a longer Retry-After from the "
+     "server wins. A URL waiting to retry holds no --parallel slot. The "
+     "record shows the attempts made (TSV: a field after the size; JSON: "
+     "\"attempts\")."},
+    {"retry-delay", 0, "SEC", set_retry_delay,
+     "wait SEC before the first retry (1)", NULL},
+    {"retry-max-time", 0, "SEC", set_retry_max_time,
+     "start no retry SEC after a URL's first try",
+     "0 (the default) is no limit."},
+    {"sha256", 0, NULL, set_sha256, "add the body's SHA-256 to the record",
+     "Computed on the body as it streams in, after decoding (TSV: a field "
+     "before the error; JSON: \"sha256\"), for URLs that were fetched."},
+    {"shard", 0, "K/N", set_shard,
+     "fetch only the URLs of shard K of N (K from 0)",
+     "A URL is in shard FNV-1a-64(URL) mod N, where FNV-1a-64 is the "
+     "64-bit FNV-1a hash of the URL's bytes as given (offset basis "
+     "14695981039346656037, prime 1099511628211). N runs with K = 0 to N "
+     "- 1 split one list between them with no coordination; ordinals "
+     "still count every input URL, so their records merge back in order."},
+    {"speed-limit", 'Y', "BYTES", set_speed_limit,
+     "fail a URL below BYTES/s for --speed-time",
+     "A URL that receives fewer than BYTES bytes per second for "
+     "--speed-time seconds (30 when not given) fails with "
+     "UVFETCH_ETIMEDOUT."},
+    {"speed-time", 'y', "SEC", set_speed_time,
+     "how long --speed-limit waits, in seconds (30)",
+     "Without --speed-limit, the limit is 1 byte per second."},
+    {"stats", 0, NULL, set_stats, "print counts and rates on stderr at the end",
+     "The summary line, then records by HTTP status class and by error, "
+     "bytes decoded and on the wire, attempts and retries, and rates."},
+    {"trace", 0, "FILE", set_trace, "write a Chrome trace of the run to FILE",
+     "FILE holds trace events (JSON) for Perfetto or chrome://tracing: "
+     "one track per --parallel slot, and per transfer a span with its "
+     "phases dns, connect, tls, wait and download."},
     {"user-agent", 'A', "STR", set_user_agent,
-     "send STR as the User-Agent header"},
-    {"version", 'V', NULL, set_version, "print versions and exit"},
+     "send STR as the User-Agent header", NULL},
+    {"version", 'V', NULL, set_version, "print versions and exit", NULL},
+    {"write-out", 'w', "TEMPLATE", set_write_out,
+     "print each record as TEMPLATE (see below)",
+     "Replaces the default output; see WRITE-OUT. Cannot be used with "
+     "--json."},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const option_t *find_long(const char *name, size_t len) {
+const cli_option_t *cli_options_table(size_t *n) {
+  *n = NOPTIONS;
+  return options;
+}
+
+static const cli_option_t *find_long(const char *name, size_t len) {
   size_t i;
 
   for (i = 0; i < NOPTIONS; i++) {
@@ -257,7 +595,7 @@ static const option_t *find_long(const char *name, size_t len) {
   return NULL;
 }
 
-static const option_t *find_short(char letter) {
+static const cli_option_t *find_short(char letter) {
   size_t i;
 
   for (i = 0; i < NOPTIONS; i++) {
@@ -274,7 +612,7 @@ static int parse_long(cli_config_t *cfg, char *arg, char *next,
   const char *name = arg + 2;
   const char *eq = strchr(name, '=');
   size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-  const option_t *opt = find_long(name, len);
+  const cli_option_t *opt = find_long(name, len);
   char spelled[64];
 
   if (opt == NULL) {
@@ -306,7 +644,7 @@ static int parse_short(cli_config_t *cfg, char *arg, char *next,
   const char *p;
 
   for (p = arg + 1; *p != '\0'; p++) {
-    const option_t *opt = find_short(*p);
+    const cli_option_t *opt = find_short(*p);
     char spelled[3] = {'-', *p, '\0'};
 
     if (opt == NULL) {
@@ -331,14 +669,33 @@ static int parse_short(cli_config_t *cfg, char *arg, char *next,
   return 0;
 }
 
+/* What depends on more than one option. */
+static int finish(cli_config_t *cfg, parse_ctx_t *ctx) {
+  if (cfg->json && cfg->write_out != NULL) {
+    ctx->name = "--write-out";
+    return fail(ctx, "options '--json' and '--write-out' cannot be used "
+                     "together");
+  }
+  if (ctx->speed_limit_set && !ctx->speed_time_set)
+    cfg->fetch.low_speed_time = SPEED_TIME_DEFAULT;
+  if (ctx->speed_time_set && !ctx->speed_limit_set)
+    cfg->fetch.low_speed_limit = SPEED_LIMIT_DEFAULT;
+  return 0;
+}
+
 int cli_options_parse(cli_config_t *cfg, int argc, char **argv, char *err,
                       size_t errlen) {
-  parse_ctx_t ctx = {NULL, err, errlen};
+  parse_ctx_t ctx;
   int only_urls = 0;
   int i;
 
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.err = err;
+  ctx.errlen = errlen;
+  ctx.argc = argc;
   memset(cfg, 0, sizeof(*cfg));
   uvfetch_options_init(&cfg->fetch);
+  cfg->progress = -1;
   /* URL arguments are gathered at the front of argv + 1: slot nurls is
    * never ahead of the argument being read, and options are stored as
    * pointers to their strings, not to their slots. */
@@ -365,7 +722,24 @@ int cli_options_parse(cli_config_t *cfg, int argc, char **argv, char *err,
       return -1;
     i += used;
   }
-  return 0;
+  return finish(cfg, &ctx);
+}
+
+void cli_options_free(cli_config_t *cfg) {
+  free(cfg->headers);
+  cfg->headers = NULL;
+  cfg->fetch.headers = NULL;
+}
+
+/* One option's head as --help writes it: "  -j, --parallel N". */
+static void option_head(const cli_option_t *opt, char *buf, size_t len) {
+  if (opt->letter != 0) {
+    snprintf(buf, len, "  -%c, --%s%s%s", opt->letter, opt->name,
+             opt->metavar ? " " : "", opt->metavar ? opt->metavar : "");
+  } else {
+    snprintf(buf, len, "      --%s%s%s", opt->name, opt->metavar ? " " : "",
+             opt->metavar ? opt->metavar : "");
+  }
 }
 
 void cli_options_usage(FILE *out) {
@@ -382,19 +756,11 @@ void cli_options_usage(FILE *out) {
         "Options (SEC may have a fraction, as in 0.5):\n",
         out);
   for (i = 0; i < NOPTIONS; i++) {
-    const option_t *opt = &options[i];
-    char head[48];
-    int n;
+    const cli_option_t *opt = &options[i];
+    char head[64];
 
-    if (opt->letter != 0) {
-      n = snprintf(head, sizeof(head), "  -%c, --%s%s%s", opt->letter,
-                   opt->name, opt->metavar ? " " : "",
-                   opt->metavar ? opt->metavar : "");
-    } else {
-      n = snprintf(head, sizeof(head), "      --%s%s%s", opt->name,
-                   opt->metavar ? " " : "", opt->metavar ? opt->metavar : "");
-    }
-    if (n < HELP_COLUMN)
+    option_head(opt, head, sizeof(head));
+    if (strlen(head) < HELP_COLUMN)
       fprintf(out, "%-*s%s\n", HELP_COLUMN, head, opt->help);
     else
       fprintf(out, "%s\n%*s%s\n", head, HELP_COLUMN, "", opt->help);
@@ -404,13 +770,29 @@ void cli_options_usage(FILE *out) {
         "order):\n"
         "  URL<TAB>BYTES                        fetched (any HTTP status)\n"
         "  URL<TAB>-<TAB>ERROR<TAB>MESSAGE      failed\n"
-        "Tabs, newlines, other control bytes and backslashes in a field "
-        "are escaped\n"
-        "as \\t, \\n, \\xHH and \\\\. With --json, each line is an "
-        "object with url,\n"
-        "effective_url, ordinal, ok, error, curl_code, message, http_code,\n"
-        "http_version, redirects, bytes, wire_bytes, total_time, ttfb and "
-        "attempts.\n"
+        "  URL<TAB>BYTES<TAB>ERROR<TAB>MESSAGE  fetched, but failed (-f, "
+        "or not saved)\n"
+        "--retry, -o and --sha256 each add a field after BYTES: attempts, "
+        "saved path,\n"
+        "SHA-256 ('-' when there is none). Tabs, newlines, other control "
+        "bytes and\n"
+        "backslashes in a field are escaped as \\t, \\n, \\xHH and \\\\. "
+        "With --json,\n"
+        "each line is an object with url, effective_url, ordinal, ok, "
+        "error,\n"
+        "curl_code, message, http_code, http_version, redirects, bytes, "
+        "wire_bytes,\n"
+        "total_time, ttfb, attempts, start_time, dns_time, connect_time, "
+        "tls_time,\n"
+        "slot, and saved and sha256 when asked for.\n"
+        "\n"
+        "-w TEMPLATE writes TEMPLATE per URL, with \\t, \\n, \\\\, %% and "
+        "these %{...}:\n"
+        "  url url_effective size size_download http_code http_version "
+        "num_redirects\n"
+        "  time_total time_starttransfer time_namelookup time_connect "
+        "time_appconnect\n"
+        "  errormsg exitcode error attempts ordinal saved sha256\n"
         "\n"
         "Exit status: 0 every URL fetched, 1 some URL failed, 2 usage "
         "error,\n"

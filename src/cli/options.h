@@ -1,11 +1,12 @@
-/* The command line: one alphasorted option table drives parsing and the
- * --help text.
+/* The command line: one alphasorted option table drives parsing, the
+ * --help text and the man page's option list.
  */
 #ifndef UVFETCH_CLI_OPTIONS_H
 #define UVFETCH_CLI_OPTIONS_H
 
 #include <stdio.h>
 
+#include "shard.h"
 #include "uvfetch.h"
 
 /* What the command line asked for. Strings point into argv. */
@@ -13,16 +14,47 @@ typedef struct cli_config_s {
   uvfetch_options_t fetch; /* handed to uvfetch_init */
   const char *input;       /* -i FILE; "-" is stdin; NULL: none given */
   int json;                /* --json: JSON Lines instead of TSV */
+  const char *write_out;   /* -w TEMPLATE, checked; or NULL */
   int help;                /* --help: print usage, do nothing else */
   int version;             /* --version: print versions, do nothing else */
-  char **urls;             /* URL arguments, in order */
+  int fail;                /* -f: HTTP status >= 400 is a failure */
+  const char **headers;    /* -H values, NULL-terminated; or NULL */
+  int nheaders;
+  const char *journal;    /* --journal FILE */
+  const char *trace;      /* --trace FILE */
+  const char *output_dir; /* -o DIR */
+  int sha256;             /* --sha256 */
+  int progress;           /* 1 --progress, 0 --no-progress, -1 neither */
+  int stats;              /* --stats */
+  cli_shard_t shard;      /* --shard K/N; n == 0 when not given */
+  char **urls;            /* URL arguments, in order */
   int nurls;
 } cli_config_t;
 
+/* One option. `set` is private to options.c. */
+typedef struct cli_parse_ctx_s cli_parse_ctx_t;
+typedef int (*cli_option_set_fn)(cli_config_t *cfg, const char *value,
+                                 cli_parse_ctx_t *ctx);
+
+typedef struct cli_option_s {
+  const char *name;    /* long name, without "--" */
+  char letter;         /* short name, or 0 */
+  const char *metavar; /* the value's name in --help; NULL: takes none */
+  cli_option_set_fn set;
+  const char *help; /* one line for --help */
+  const char *doc;  /* what the man page adds, in sentences; or NULL */
+} cli_option_t;
+
+/* The table, sorted by long name; *n gets its length. */
+const cli_option_t *cli_options_table(size_t *n);
+
 /* Parse argv into *cfg (which is set to the defaults first). Returns 0, or
- * -1 after writing one line naming the problem into err. */
+ * -1 after writing one line naming the problem into err. Either way, call
+ * cli_options_free afterwards. */
 int cli_options_parse(cli_config_t *cfg, int argc, char **argv, char *err,
                       size_t errlen);
+
+void cli_options_free(cli_config_t *cfg);
 
 /* Write the usage text and the option list to `out`. */
 void cli_options_usage(FILE *out);

@@ -64,12 +64,12 @@ static void compress(uint32_t h[8], const unsigned char *blk) {
   for (t = 0; t < 16; t++) {
     const unsigned char *p = blk + 4 * t;
 
-    w[t] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | (uint32_t)p[3];
+    w[t] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           (uint32_t)p[3];
   }
   for (t = 16; t < 64; t++) {
-    w[t] = small_sigma1(w[t - 2]) + w[t - 7] + small_sigma0(w[t - 15]) +
-           w[t - 16];
+    w[t] =
+        small_sigma1(w[t - 2]) + w[t - 7] + small_sigma0(w[t - 15]) + w[t - 16];
   }
   a = h[0];
   b = h[1];

@@ -10,13 +10,13 @@
 #include <stddef.h>
 
 typedef struct cli_str_s {
-  char *p;    /* len bytes, then a NUL when cap > 0 */
+  char *p; /* len bytes, then a NUL when cap > 0 */
   size_t len;
   size_t cap;
-  int oom;    /* an append could not get memory */
+  int oom; /* an append could not get memory */
 } cli_str_t;
 
-#define CLI_STR_INIT                                                          \
+#define CLI_STR_INIT                                                           \
   { NULL, 0, 0, 0 }
 
 void cli_str_free(cli_str_t *s);

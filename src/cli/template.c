@@ -33,23 +33,28 @@ enum {
 
 /* Indexed by VAR_*. */
 static const char *const names[] = {
-    "url",           "url_effective",      "size",
-    "size_download", "http_code",          "http_version",
-    "time_total",    "time_starttransfer", "time_namelookup",
-    "time_connect",  "time_appconnect",    "num_redirects",
-    "errormsg",      "exitcode",           "error",
-    "attempts",      "ordinal",            "saved",
+    "url",
+    "url_effective",
+    "size",
+    "size_download",
+    "http_code",
+    "http_version",
+    "time_total",
+    "time_starttransfer",
+    "time_namelookup",
+    "time_connect",
+    "time_appconnect",
+    "num_redirects",
+    "errormsg",
+    "exitcode",
+    "error",
+    "attempts",
+    "ordinal",
+    "saved",
     "sha256",
 };
 
 #define NVARS (sizeof(names) / sizeof(names[0]))
-
-const char *cli_template_variables(void) {
-  return "url url_effective size size_download http_code http_version "
-         "time_total time_starttransfer time_namelookup time_connect "
-         "time_appconnect num_redirects errormsg exitcode error attempts "
-         "ordinal saved sha256";
-}
 
 static int lookup(const char *name, size_t n) {
   size_t i;

@@ -43,7 +43,4 @@ void cli_template_free(cli_template_t *t);
 void cli_template_render(const cli_template_t *t, const cli_record_t *rec,
                          const char *none, cli_str_t *out);
 
-/* The variables' names, space-separated, for messages and the docs. */
-const char *cli_template_variables(void);
-
 #endif /* UVFETCH_CLI_TEMPLATE_H */

@@ -1,0 +1,190 @@
+/* The journal of records. See journal.h. */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jsonscan.h"
+#include "str.h"
+
+#define READ_SIZE (1024 * 1024)
+
+/* What one line says, as the scanner goes through its members. */
+typedef struct line_s {
+  const char *url;
+  size_t urllen;
+  int has_url;
+  int error_null;
+} line_t;
+
+static void on_member(const cli_json_member_t *m, void *arg) {
+  line_t *l = arg;
+
+  if (m->keylen == 3 && memcmp(m->key, "url", 3) == 0 &&
+      m->type == CLI_JSON_STRING) {
+    l->url = m->val;
+    l->urllen = m->vallen;
+    l->has_url = 1;
+  } else if (m->keylen == 5 && memcmp(m->key, "error", 5) == 0) {
+    l->error_null = m->type == CLI_JSON_NULL;
+  }
+}
+
+/* One complete line: add its URL when the record says done. A URL whose
+ * bytes were not all kept (invalid UTF-8 became U+FFFD) cannot be matched
+ * exactly, so it is left to be fetched again. Returns -1 only when out of
+ * memory. */
+static int take_line(cli_journal_t *j, const char *p, size_t n,
+                     cli_str_t *scratch) {
+  line_t l = {NULL, 0, 0, 0};
+  size_t replaced;
+
+  if (cli_json_scan_object(p, n, on_member, &l) < 0 || !l.has_url) {
+    j->skipped++;
+    return 0;
+  }
+  j->records++;
+  if (!l.error_null)
+    return 0;
+  cli_str_reset(scratch);
+  if (cli_json_unescape(l.url, l.urllen, scratch, &replaced) < 0) {
+    if (scratch->oom)
+      return -1;
+    return 0;
+  }
+  if (replaced > 0)
+    return 0;
+  return cli_urlset_add(&j->done, cli_urlset_key(scratch->p, scratch->len));
+}
+
+/* Read every line; return the offset just past the last newline, or -1
+ * with errno set. */
+static off_t read_all(cli_journal_t *j, cli_str_t *line, cli_str_t *scratch) {
+  char *buf = malloc(READ_SIZE);
+  off_t good = 0;
+  off_t pos = 0;
+
+  if (buf == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  for (;;) {
+    ssize_t n = pread(j->fd, buf, READ_SIZE, pos);
+    const char *p = buf;
+    const char *end;
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      goto fail;
+    if (n == 0)
+      break;
+    end = buf + n;
+    pos += n;
+    while (p < end) {
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+      if (nl == NULL) {
+        cli_str_append(line, p, (size_t)(end - p));
+        break;
+      }
+      cli_str_append(line, p, (size_t)(nl - p));
+      if (line->oom || take_line(j, line->p, line->len, scratch) < 0) {
+        errno = ENOMEM;
+        goto fail;
+      }
+      cli_str_reset(line);
+      p = nl + 1;
+      good = pos - (off_t)(end - p);
+    }
+    if (line->oom) {
+      errno = ENOMEM;
+      goto fail;
+    }
+  }
+  free(buf);
+  j->torn = (uint64_t)(pos - good);
+  return good;
+
+fail:
+  free(buf);
+  return -1;
+}
+
+int cli_journal_open(cli_journal_t *j, const char *path, char *err,
+                     size_t errlen) {
+  cli_str_t line = CLI_STR_INIT;
+  cli_str_t scratch = CLI_STR_INIT;
+  struct stat st;
+  off_t good;
+
+  memset(j, 0, sizeof(*j));
+  cli_urlset_init(&j->done);
+  j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0666);
+  if (j->fd < 0) {
+    snprintf(err, errlen, "cannot open journal '%s': %s", path,
+             strerror(errno));
+    return -1;
+  }
+  if (fstat(j->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "journal '%s' is not a regular file", path);
+    goto fail;
+  }
+  if (flock(j->fd, LOCK_EX | LOCK_NB) < 0) {
+    snprintf(err, errlen, "journal '%s' is in use by another run", path);
+    goto fail;
+  }
+  good = read_all(j, &line, &scratch);
+  if (good < 0) {
+    snprintf(err, errlen, "cannot read journal '%s': %s", path,
+             strerror(errno));
+    goto fail;
+  }
+  if (j->torn > 0 && ftruncate(j->fd, good) < 0) {
+    snprintf(err, errlen, "cannot cut the torn end off journal '%s': %s", path,
+             strerror(errno));
+    goto fail;
+  }
+  cli_str_free(&line);
+  cli_str_free(&scratch);
+  return 0;
+
+fail:
+  cli_str_free(&line);
+  cli_str_free(&scratch);
+  cli_journal_close(j);
+  return -1;
+}
+
+int cli_journal_done(const cli_journal_t *j, const char *url, size_t n) {
+  if (j->done.count == 0 && !j->done.has_zero)
+    return 0;
+  return cli_urlset_has(&j->done, cli_urlset_key(url, n));
+}
+
+int cli_journal_append(cli_journal_t *j, const char *line, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(j->fd, line, n);
+
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return -errno;
+    line += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+void cli_journal_close(cli_journal_t *j) {
+  if (j->fd >= 0)
+    close(j->fd);
+  j->fd = -1;
+  cli_urlset_free(&j->done);
+}
