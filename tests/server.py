@@ -331,7 +331,7 @@ class Connection(asyncio.Protocol):
         t = self.transport
         if self.lost or t.get_write_buffer_size() == 0:
             return
-        high, low = t.get_write_buffer_limits()
+        low, high = t.get_write_buffer_limits()  # (low, high), per asyncio
         t.set_write_buffer_limits(high=0, low=0)
         try:
             await self.drain()
