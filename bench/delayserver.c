@@ -45,12 +45,12 @@ static const char RESPONSE_CLOSE[] = "HTTP/1.1 200 OK\r\n"
 typedef struct conn_s {
   uv_tcp_t tcp;
   uv_timer_t timer;
-  int handles_open;   /* 2 while tcp and timer are open */
+  int handles_open; /* 2 while tcp and timer are open */
   int closing;
-  int timing;         /* timer running for the request at the head */
-  unsigned pending;   /* complete request heads not yet answered */
-  int close_after;    /* a pending request asked for Connection: close */
-  size_t len;         /* bytes in buf */
+  int timing;       /* timer running for the request at the head */
+  unsigned pending; /* complete request heads not yet answered */
+  int close_after;  /* a pending request asked for Connection: close */
+  size_t len;       /* bytes in buf */
   char buf[HEAD_MAX];
 } conn_t;
 

@@ -36,7 +36,7 @@
 #define HEARTBEAT_MS 100
 
 #define container_of(ptr, type, member)                                        \
-  ((type *)((char *)(ptr) - offsetof(type, member)))
+  ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct server;
 

@@ -22,8 +22,8 @@ static void on_member(const cli_json_member_t *m, void *arg) {
   cli_str_t out = CLI_STR_INIT;
   size_t replaced;
 
-  if (m->key < in->p || m->key + m->keylen > in->p + in->n ||
-      m->val < in->p || m->val + m->vallen > in->p + in->n)
+  if (m->key < in->p || m->key + m->keylen > in->p + in->n || m->val < in->p ||
+      m->val + m->vallen > in->p + in->n)
     abort();
   cli_json_unescape(m->key, m->keylen, &out, &replaced);
   cli_str_reset(&out);

@@ -26,8 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t i;
 
   err[0] = '\0';
-  if (cli_template_parse(&t, (const char *)data, size, err, sizeof(err)) !=
-      0) {
+  if (cli_template_parse(&t, (const char *)data, size, err, sizeof(err)) != 0) {
     if (err[0] == '\0')
       abort();
     return 0;

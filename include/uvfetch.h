@@ -50,33 +50,35 @@ extern "C" {
 /* The error table: name, value, message. Values sit far below libuv's
  * (which are negated errno values and -3000..-4095) so the two never clash.
  */
-#define UVFETCH_ERRNO_MAP(XX)                                                 \
-  XX(EINVAL, -30001, "invalid argument")                                      \
-  XX(ENOMEM, -30002, "out of memory")                                         \
-  XX(EURL, -30003, "malformed URL")                                           \
-  XX(ESCHEME, -30004, "URL scheme not allowed")                               \
-  XX(ECLOSING, -30005, "fetcher is closing")                                  \
-  XX(ECANCELED, -30006, "transfer cancelled")                                 \
-  XX(ENOTFOUND, -30007, "no such transfer")                                   \
-  XX(ERESOLVE, -30008, "could not resolve host")                              \
-  XX(ECONNECT, -30009, "could not connect")                                   \
-  XX(ETIMEDOUT, -30010, "operation timed out")                                \
-  XX(ETLS, -30011, "TLS error")                                               \
-  XX(EREDIRECTS, -30012, "too many redirects")                                \
-  XX(EPROTOCOL, -30013, "malformed response from server")                     \
-  XX(ENETWORK, -30014, "network error while transferring")                    \
-  XX(EDECODE, -30015, "could not decode content")                             \
-  XX(ETOOLARGE, -30016, "body larger than allowed")                           \
-  XX(EHTTP, -30017, "HTTP error status")                                      \
-  XX(ECURL, -30018, "libcurl error")                                          \
+#define UVFETCH_ERRNO_MAP(XX)                                                  \
+  XX(EINVAL, -30001, "invalid argument")                                       \
+  XX(ENOMEM, -30002, "out of memory")                                          \
+  XX(EURL, -30003, "malformed URL")                                            \
+  XX(ESCHEME, -30004, "URL scheme not allowed")                                \
+  XX(ECLOSING, -30005, "fetcher is closing")                                   \
+  XX(ECANCELED, -30006, "transfer cancelled")                                  \
+  XX(ENOTFOUND, -30007, "no such transfer")                                    \
+  XX(ERESOLVE, -30008, "could not resolve host")                               \
+  XX(ECONNECT, -30009, "could not connect")                                    \
+  XX(ETIMEDOUT, -30010, "operation timed out")                                 \
+  XX(ETLS, -30011, "TLS error")                                                \
+  XX(EREDIRECTS, -30012, "too many redirects")                                 \
+  XX(EPROTOCOL, -30013, "malformed response from server")                      \
+  XX(ENETWORK, -30014, "network error while transferring")                     \
+  XX(EDECODE, -30015, "could not decode content")                              \
+  XX(ETOOLARGE, -30016, "body larger than allowed")                            \
+  XX(EHTTP, -30017, "HTTP error status")                                       \
+  XX(ECURL, -30018, "libcurl error")                                           \
   XX(EWRITE, -30019, "body sink refused data")
 
+/* clang-format off: it cannot see that the map expands to enumerators */
 typedef enum {
 #define UVFETCH_ERR_ENUM_(name, value, msg) UVFETCH_##name = value,
   UVFETCH_ERRNO_MAP(UVFETCH_ERR_ENUM_)
 #undef UVFETCH_ERR_ENUM_
-  UVFETCH_ERRNO_MAX_ = -30000
+      UVFETCH_ERRNO_MAX_ = -30000
 } uvfetch_errno_t;
+/* clang-format on */
 
 /* A message for an error code: uvfetch's own, or libuv's for libuv codes.
  * Never NULL; an unknown code gives "unknown error". */
@@ -138,44 +140,44 @@ typedef void (*uvfetch_close_cb)(uvfetch_t *f);
 /* Options for a fetcher, read only during uvfetch_init (strings and lists
  * are copied). Start from UVFETCH_OPTIONS_INIT or uvfetch_options_init(). */
 typedef struct uvfetch_options_s {
-  unsigned max_concurrent; /* transfers in flight at most; >= 1 (50) */
-  int ordered;             /* 1: deliver results in the order added (0) */
-  unsigned order_window;   /* ordered mode: URLs started past the oldest
-                              undelivered one; 0 picks 2 * max_concurrent */
-  int follow_redirects;    /* 1: follow Location (1) */
-  long max_redirects;      /* at most this many redirects (10) */
-  int compressed;          /* 1: ask for gzip/deflate/br, decode (1) */
-  int verify_tls;          /* 1: verify peer certificate and host (1) */
-  long connect_timeout_ms; /* 0: libcurl's default (300 s) */
-  long timeout_ms;         /* whole transfer; 0: none */
-  long low_speed_limit;    /* bytes per second; 0: no check */
-  long low_speed_time;     /* seconds under low_speed_limit to fail */
-  int64_t max_filesize;    /* decoded body bytes at most; 0: no limit */
-  int http_version;        /* 0: libcurl default, 11: HTTP/1.1, 20: HTTP/2 */
-  const char *protocols;   /* allowed schemes, also on redirect;
-                              NULL: "http,https" */
-  const char *user_agent;  /* NULL: "uvfetch/VERSION" */
-  const char *cacert;      /* CA bundle file; NULL: system default */
-  const char *proxy;       /* NULL: from the environment, as curl does;
-                              "": none */
+  unsigned max_concurrent;    /* transfers in flight at most; >= 1 (50) */
+  int ordered;                /* 1: deliver results in the order added (0) */
+  unsigned order_window;      /* ordered mode: URLs started past the oldest
+                                 undelivered one; 0 picks 2 * max_concurrent */
+  int follow_redirects;       /* 1: follow Location (1) */
+  long max_redirects;         /* at most this many redirects (10) */
+  int compressed;             /* 1: ask for gzip/deflate/br, decode (1) */
+  int verify_tls;             /* 1: verify peer certificate and host (1) */
+  long connect_timeout_ms;    /* 0: libcurl's default (300 s) */
+  long timeout_ms;            /* whole transfer; 0: none */
+  long low_speed_limit;       /* bytes per second; 0: no check */
+  long low_speed_time;        /* seconds under low_speed_limit to fail */
+  int64_t max_filesize;       /* decoded body bytes at most; 0: no limit */
+  int http_version;           /* 0: libcurl default, 11: HTTP/1.1, 20: HTTP/2 */
+  const char *protocols;      /* allowed schemes, also on redirect;
+                                 NULL: "http,https" */
+  const char *user_agent;     /* NULL: "uvfetch/VERSION" */
+  const char *cacert;         /* CA bundle file; NULL: system default */
+  const char *proxy;          /* NULL: from the environment, as curl does;
+                                 "": none */
   const char *const *headers; /* extra request headers for every URL,
                                  "Name: value", NULL-terminated; or NULL */
-  unsigned retries;        /* retry transient failures this many times (0):
-                              could not connect, timed out, connection
-                              broken, HTTP 408, 429, 500, 502, 503, 504 */
-  long retry_delay_ms;     /* first backoff; doubles with each retry, with
-                              jitter; a longer Retry-After wins (1000) */
-  long retry_max_time_ms;  /* no retry starts later than this after the
-                              first attempt; 0: no limit */
-  unsigned max_per_host;   /* running transfers per host:port; 0: no cap */
-  double rate;             /* transfer starts per second at most; 0: none */
-  void *data;              /* the caller's; see uvfetch_get_data */
+  unsigned retries;           /* retry transient failures this many times (0):
+                                 could not connect, timed out, connection
+                                 broken, HTTP 408, 429, 500, 502, 503, 504 */
+  long retry_delay_ms;        /* first backoff; doubles with each retry, with
+                                 jitter; a longer Retry-After wins (1000) */
+  long retry_max_time_ms;     /* no retry starts later than this after the
+                                 first attempt; 0: no limit */
+  unsigned max_per_host;      /* running transfers per host:port; 0: no cap */
+  double rate;                /* transfer starts per second at most; 0: none */
+  void *data;                 /* the caller's; see uvfetch_get_data */
 } uvfetch_options_t;
 
-#define UVFETCH_OPTIONS_INIT                                                  \
-  {                                                                           \
-    .max_concurrent = 50, .follow_redirects = 1, .max_redirects = 10,        \
-    .compressed = 1, .verify_tls = 1, .retry_delay_ms = 1000                  \
+#define UVFETCH_OPTIONS_INIT                                                   \
+  {                                                                            \
+    .max_concurrent = 50, .follow_redirects = 1, .max_redirects = 10,          \
+    .compressed = 1, .verify_tls = 1, .retry_delay_ms = 1000                   \
   }
 
 /* Fill *opt with the defaults (the same as UVFETCH_OPTIONS_INIT). */
@@ -249,7 +251,7 @@ typedef struct uvfetch_request_s {
   uvfetch_setup_cb on_setup;
 } uvfetch_request_t;
 
-#define UVFETCH_REQUEST_INIT                                                  \
+#define UVFETCH_REQUEST_INIT                                                   \
   { .url = NULL }
 
 /* Queue one request: uvfetch_add_ex with per-URL options. Returns what
@@ -271,13 +273,13 @@ UVFETCH_EXTERN int uvfetch_resume(uvfetch_t *f);
 
 /* Counts of the fetcher's URLs right now. */
 typedef struct uvfetch_stats_s {
-  uint64_t added;     /* accepted so far */
-  uint64_t queued;    /* waiting for a slot */
-  uint64_t waiting;   /* waiting for a retry's backoff to pass */
-  uint64_t running;   /* in flight */
-  uint64_t held;      /* finished, waiting for their turn (ordered mode) */
-  uint64_t done;      /* completion callbacks made */
-  uint64_t failed;    /* of those, with ok == 0 */
+  uint64_t added;   /* accepted so far */
+  uint64_t queued;  /* waiting for a slot */
+  uint64_t waiting; /* waiting for a retry's backoff to pass */
+  uint64_t running; /* in flight */
+  uint64_t held;    /* finished, waiting for their turn (ordered mode) */
+  uint64_t done;    /* completion callbacks made */
+  uint64_t failed;  /* of those, with ok == 0 */
 } uvfetch_stats_t;
 
 UVFETCH_EXTERN void uvfetch_get_stats(const uvfetch_t *f,

@@ -29,7 +29,7 @@
 enum { T_QUEUED, T_RUNNING, T_HELD };
 
 struct transfer {
-  struct sched_entry q;    /* its place in the queue or the retry heap */
+  struct sched_entry q; /* its place in the queue or the retry heap */
   void *data;
   struct curl_slist *headers; /* owned: the fetcher's and the request's */
   long timeout_ms;            /* the request's own, or 0 */
@@ -43,8 +43,8 @@ struct transfer {
   uint64_t started_ns; /* uv_hrtime() at the last attempt's start */
   unsigned slot;       /* index of the slot of the last attempt */
   int state;
-  int https;               /* may multiplex: wait for a connection to tell */
-  int pre_error;           /* refused or cancelled before it started */
+  int https;     /* may multiplex: wait for a connection to tell */
+  int pre_error; /* refused or cancelled before it started */
   int pre_curl_code;
   const char *pre_message; /* static text for pre_error */
   uvfetch_result_t result; /* filled when it finishes */
@@ -56,13 +56,13 @@ struct transfer {
 struct slot {
   struct slot *next_idle;
   unsigned index;
-  int fail;    /* a libuv or uvfetch error that ends the transfer at once */
+  int fail; /* a libuv or uvfetch error that ends the transfer at once */
   uvfetch_t *f;
   CURL *easy;
   struct transfer *t;
   uint64_t bytes;
   int too_large;
-  int no_fd; /* a socket could not be opened: the process is out of fds */
+  int no_fd;   /* a socket could not be opened: the process is out of fds */
   int custom;  /* the transfer changed options that later ones must not see */
   int touched; /* its setup hook had the easy handle: reset it afterwards */
   char errbuf[CURL_ERROR_SIZE];
@@ -99,8 +99,8 @@ struct uvfetch_s {
   int want_timeout;
   int want_reap; /* some slot's fail is set */
   int paused;
-  uint64_t t0_ns;   /* uv_hrtime() at uvfetch_init */
-  uint64_t random;  /* xorshift state for retry jitter */
+  uint64_t t0_ns;  /* uv_hrtime() at uvfetch_init */
+  uint64_t random; /* xorshift state for retry jitter */
 
   struct sched sched;
 
@@ -649,8 +649,7 @@ static void pump(uvfetch_t *f) {
   while (!f->closing && !f->paused) {
     limit = f->opt.ordered ? f->next_deliver + f->window : UINT64_MAX;
     now = uv_now(f->loop);
-    e = uvfetch__sched_next(&f->sched, limit,
-                            f->stats.running < f->fd_cap, now,
+    e = uvfetch__sched_next(&f->sched, limit, f->stats.running < f->fd_cap, now,
                             &wake);
     if (e == NULL)
       break;
@@ -1194,8 +1193,7 @@ static int proxy_in_env(void) {
 static int validate_options(const uvfetch_options_t *o) {
   if (o->max_concurrent < 1)
     return UVFETCH_EINVAL;
-  if (o->ordered && o->order_window != 0 &&
-      o->order_window < o->max_concurrent)
+  if (o->ordered && o->order_window != 0 && o->order_window < o->max_concurrent)
     return UVFETCH_EINVAL;
   if (o->max_redirects < -1)
     return UVFETCH_EINVAL;
@@ -1270,8 +1268,8 @@ static char *copy_or(const char *s, const char *otherwise) {
   return s ? strdup(s) : NULL;
 }
 
-int uvfetch_init(uv_loop_t *loop, uvfetch_t **out,
-                 const uvfetch_options_t *opt, uvfetch_done_cb on_done) {
+int uvfetch_init(uv_loop_t *loop, uvfetch_t **out, const uvfetch_options_t *opt,
+                 uvfetch_done_cb on_done) {
   uvfetch_options_t defaults;
   uvfetch_t *f;
   struct slot *first;
@@ -1503,8 +1501,7 @@ int uvfetch_cancel(uvfetch_t *f, uint64_t ordinal) {
     e = uvfetch__sched_undefer(&f->sched, ordinal);
     /* In ordered mode, a queued transfer past the reordering window cannot
      * be held for its turn: it is marked, and completes when reached. */
-    if (e == NULL && f->opt.ordered &&
-        ordinal >= f->next_deliver + f->window) {
+    if (e == NULL && f->opt.ordered && ordinal >= f->next_deliver + f->window) {
       e = uvfetch__sched_find(&f->sched, ordinal);
       /* One already marked, or refused at add, is as good as completed. */
       if (e != NULL && e->ready)

@@ -147,8 +147,13 @@ int test_server_start(test_server_t *s) {
   if (err == 0)
     err = posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
   if (err == 0) {
-    char *argv[] = {(char *)python, (char *)script, (char *)"--host",
-                    (char *)"127.0.0.1", (char *)"--port", (char *)"0", NULL};
+    char *argv[] = {(char *)python,
+                    (char *)script,
+                    (char *)"--host",
+                    (char *)"127.0.0.1",
+                    (char *)"--port",
+                    (char *)"0",
+                    NULL};
 
     err = posix_spawnp(&s->pid, python, &fa, &attr, argv, environ);
   }
@@ -169,8 +174,7 @@ int test_server_start(test_server_t *s) {
   }
   errno = 0;
   port = strtol(line, &end, 10);
-  if (errno != 0 || end == line || *end != '\0' || port <= 0 ||
-      port > 65535) {
+  if (errno != 0 || end == line || *end != '\0' || port <= 0 || port > 65535) {
     fprintf(stderr, "test_server_start: bad port line \"%s\"\n", line);
     goto fail;
   }

@@ -152,7 +152,8 @@ static void test_each_allocation_fails(void **state) {
 
   assert_int_equal(test_server_start(&server), 0);
   for (n = 1; n < 10000; n++) {
-    if (getenv("ALLOC_TRACE")) fprintf(stderr, "n=%ld\n", n);
+    if (getenv("ALLOC_TRACE"))
+      fprintf(stderr, "n=%ld\n", n);
     total = run_once(&server, n);
     if (total < n)
       break;

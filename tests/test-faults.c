@@ -27,8 +27,7 @@ typedef struct fault {
 } fault_t;
 
 static const fault_t faults[] = {
-    {"/fault/reset-before", UVFETCH_ENETWORK, CURLE_RECV_ERROR, 0, 0,
-     "reset"},
+    {"/fault/reset-before", UVFETCH_ENETWORK, CURLE_RECV_ERROR, 0, 0, "reset"},
     {"/fault/reset-mid?size=100000&sent=1000", UVFETCH_ENETWORK,
      CURLE_RECV_ERROR, 200, 1000, "reset"},
     {"/fault/short?size=1000&sent=100", UVFETCH_ENETWORK, CURLE_PARTIAL_FILE,

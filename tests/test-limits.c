@@ -148,11 +148,9 @@ static void test_bad_limits(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_per_host_cap, fx_setup,
-                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_per_host_cap, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_rate, fx_setup, fx_teardown),
-      cmocka_unit_test_setup_teardown(test_fd_shortage, fx_setup,
-                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_fd_shortage, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_bad_limits, fx_setup, fx_teardown),
   };
 

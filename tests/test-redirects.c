@@ -220,9 +220,9 @@ static int keep_body(uvfetch_t *f, void *data, const char *buf, size_t len) {
 
 static void test_credentials_stay_on_host(void **state) {
   fixture_t *fx = *state;
-  static const char *const headers[] = {
-      "Authorization: Bearer secret", "Cookie: session=secret",
-      "X-Plain: kept", NULL};
+  static const char *const headers[] = {"Authorization: Bearer secret",
+                                        "Cookie: session=secret",
+                                        "X-Plain: kept", NULL};
   uvfetch_options_t opt;
   uvfetch_request_t req = UVFETCH_REQUEST_INIT;
   test_server_t other;

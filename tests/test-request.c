@@ -292,8 +292,7 @@ static void test_proxy(void **state) {
   char *proxy;
   char url[64];
 
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/10",
-           test_closed_port());
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/10", test_closed_port());
   proxy = test_url(&fx->server, "%s", "");
   assert_non_null(proxy);
   assert_int_equal(setenv("http_proxy", proxy, 1), 0);
@@ -364,8 +363,7 @@ int main(void) {
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_request_timeout, reset_seen,
                                       fx_teardown),
-      cmocka_unit_test_setup_teardown(test_setup_hook, reset_seen,
-                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_setup_hook, reset_seen, fx_teardown),
       cmocka_unit_test_setup_teardown(test_pause_resume, reset_seen,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_proxy, reset_seen, fx_teardown),

@@ -153,8 +153,7 @@ static void test_host_table_against_reference(void **state) {
       e = next(&q, 0);
       if (e == NULL) {
         /* Nothing startable: every host in the look-ahead is at its cap. */
-        for (e = q.head, k = 0; e != NULL && k < q.lookahead;
-             e = e->next, k++)
+        for (e = q.head, k = 0; e != NULL && k < q.lookahead; e = e->next, k++)
           assert_int_equal(running_on[e->host >> 32], 2);
         continue;
       }
