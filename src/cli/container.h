@@ -4,7 +4,10 @@
 
 #include <stddef.h>
 
+/* clang-format would glue "(ptr)-offsetof" as if it were a cast. */
+/* clang-format off */
 #define container_of(ptr, type, member)                                       \
   ((type *)((char *)(ptr) - offsetof(type, member)))
+/* clang-format on */
 
 #endif /* UVFETCH_CLI_CONTAINER_H */
