@@ -58,6 +58,44 @@ static void test_plain_sizes_exact(void **state) {
   fx_finish(fx);
 }
 
+/* Each transfer fetches its own URL, whether the URL handle parsed at
+ * submit went with it (the first few, while the queue is short) or the URL
+ * was parsed again as it started (the rest: 3 slots, 60 URLs). Sizes that
+ * differ show which URL went out; the effective URL is the text as given,
+ * also where libcurl would have normalised it (scheme and host in upper
+ * case, no path). */
+static void test_each_transfer_its_own_url(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  char url[128];
+  const rec_t *r;
+  uintptr_t i;
+
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 3;
+  fx_open(fx, &opt);
+  for (i = 0; i < 60; i++)
+    fx_add(fx, i, "/size/%u", (unsigned)(i * 7 + 1));
+  snprintf(url, sizeof(url), "HTTP://127.0.0.1:%d", fx->server.port);
+  fx_add_url(fx, 60, url);
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 61);
+  fx_assert_each_ordinal_once(fx, 61);
+  for (i = 0; i < 60; i++) {
+    r = fx_rec(fx, i);
+    assert_ok_200(r, i * 7 + 1);
+    assert_int_equal(r->wire_bytes, i * 7 + 1);
+  }
+  /* No path: libcurl asks for "/", which the test server does not know. */
+  r = fx_rec(fx, 60);
+  assert_int_equal(r->ok, 1);
+  assert_int_equal(r->http_code, 404);
+  assert_int_equal(r->bytes, strlen("not found\n"));
+  assert_string_equal(r->effective_url, url);
+  fx_finish(fx);
+}
+
 static const uint64_t chunked_sizes[] = {0, 1, 1000, 65536, 1048576, 3000001};
 #define NCHUNKED (sizeof(chunked_sizes) / sizeof(chunked_sizes[0]))
 
@@ -216,6 +254,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_plain_sizes_exact, fx_setup,
                                       fx_teardown),
+      cmocka_unit_test_setup_teardown(test_each_transfer_its_own_url,
+                                      fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_chunked_sizes_exact, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_gzip_decoded, fx_setup, fx_teardown),
