@@ -1156,8 +1156,8 @@ static int scheme_allowed(const char *list, const char *scheme) {
 
 /* Parse `url` into `uh` and check it: 0, or why it is refused, with a
  * static message in *why. */
-static int check_url(uvfetch_t *f, CURLU *uh, const char *url,
-                     const char **why, int *curl_code, int *https) {
+static int check_url(uvfetch_t *f, CURLU *uh, const char *url, const char **why,
+                     int *curl_code, int *https) {
   CURLUcode uc;
   char *scheme = NULL;
   int allowed;

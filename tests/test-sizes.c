@@ -254,8 +254,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_plain_sizes_exact, fx_setup,
                                       fx_teardown),
-      cmocka_unit_test_setup_teardown(test_each_transfer_its_own_url,
-                                      fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_each_transfer_its_own_url, fx_setup,
+                                      fx_teardown),
       cmocka_unit_test_setup_teardown(test_chunked_sizes_exact, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_gzip_decoded, fx_setup, fx_teardown),
