@@ -20,15 +20,17 @@ Endpoints (GET; HEAD answers the same headers without a body):
                      `code` (default 503, with Retry-After: `retry_after`
                      when given); later ones 200 with a 10-byte body
   /fault/KIND         a broken server (see FAULTS below)
-  /stats             {"requests": R, "active": A, "peak": P}
-  /stats/reset       zero R, set P to A (0 when idle), answer the same JSON
+  /stats             {"requests": R, "active": A, "peak": P, "connections": C}
+  /stats/reset       zero R and C, set P to A (0 when idle), answer the same
+                     JSON
   anything else      404
 Query params on every endpoint: closeafter=N (close the connection
 silently, no Connection: close, once it has answered N requests), delay=MS, status=CODE (200..999; it also
 overrides the 302 of the redirect endpoints), gzip=1, chunked=1. Unknown
 params are ignored. Malformed requests get 400 and the connection is closed.
 
-/stats counts a request in R once its head is parsed (so a request cancelled
+C counts the connections accepted since the last reset, the one that asks
+for /stats included. /stats counts a request in R once its head is parsed (so a request cancelled
 during its delay still counts); /stats and /stats/reset count in neither R nor
 A. A client that closes its connection during a delay ends that request at
 once, so A drops without waiting for the delay to run out.
@@ -64,7 +66,7 @@ FLAKY = {}  # /flaky/KEY: requests seen per key
 # Counters behind /stats. A request counts from its parsed request line until
 # its response is fully handed to the kernel, so tests can observe how many
 # requests a client keeps in flight.
-STATS = {"requests": 0, "active": 0, "peak": 0}
+STATS = {"requests": 0, "active": 0, "peak": 0, "connections": 0}
 
 
 class BadRequest(Exception):
@@ -115,8 +117,9 @@ def parse_int(text, lo, hi):
 
 
 def stats_json():
-    text = '{"requests": %d, "active": %d, "peak": %d}' % (
-        STATS["requests"], STATS["active"], STATS["peak"])
+    text = '{"requests": %d, "active": %d, "peak": %d, "connections": %d}' % (
+        STATS["requests"], STATS["active"], STATS["peak"],
+        STATS["connections"])
     return text.encode()
 
 
@@ -238,6 +241,7 @@ def route(req):
         return 200, [b"Content-Type: application/json"], None, False
     if path == "/stats/reset":
         STATS["requests"] = 0
+        STATS["connections"] = 0
         STATS["peak"] = STATS["active"]
         return 200, [b"Content-Type: application/json"], None, False
     return 404, [], b"not found\n", True
@@ -262,6 +266,7 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         self.conns.add(self)
+        STATS["connections"] += 1
         self.task = asyncio.get_running_loop().create_task(self.serve())
 
     def data_received(self, data):

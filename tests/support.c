@@ -280,12 +280,13 @@ static int json_long(const char *json, const char *key, long *out) {
 
 /* GETs path with Connection: close and parses the stats JSON it returns. */
 static int stats_request(const test_server_t *s, const char *path,
-                         long *requests, long *active, long *peak) {
+                         long *requests, long *active, long *peak,
+                         long *connections) {
   char req[128];
   char resp[4096];
   size_t len = 0;
   size_t sent = 0;
-  long vals[3];
+  long vals[4];
   const char *body;
   int reqlen;
   int fd;
@@ -330,7 +331,8 @@ static int stats_request(const test_server_t *s, const char *path,
     return -1;
   if (json_long(body, "requests", &vals[0]) != 0 ||
       json_long(body, "active", &vals[1]) != 0 ||
-      json_long(body, "peak", &vals[2]) != 0)
+      json_long(body, "peak", &vals[2]) != 0 ||
+      json_long(body, "connections", &vals[3]) != 0)
     return -1;
   if (requests != NULL)
     *requests = vals[0];
@@ -338,6 +340,8 @@ static int stats_request(const test_server_t *s, const char *path,
     *active = vals[1];
   if (peak != NULL)
     *peak = vals[2];
+  if (connections != NULL)
+    *connections = vals[3];
   return 0;
 
 fail:
@@ -347,11 +351,15 @@ fail:
 
 int test_server_stats(const test_server_t *s, long *requests, long *active,
                       long *peak) {
-  return stats_request(s, "/stats", requests, active, peak);
+  return stats_request(s, "/stats", requests, active, peak, NULL);
+}
+
+int test_server_connections(const test_server_t *s, long *connections) {
+  return stats_request(s, "/stats", NULL, NULL, NULL, connections);
 }
 
 int test_server_reset(const test_server_t *s) {
-  return stats_request(s, "/stats/reset", NULL, NULL, NULL);
+  return stats_request(s, "/stats/reset", NULL, NULL, NULL, NULL);
 }
 
 int test_closed_port(void) {

@@ -42,7 +42,14 @@ char *test_url(const test_server_t *s, const char *path_fmt, ...)
 int test_server_stats(const test_server_t *s, long *requests, long *active,
                       long *peak);
 
-/* Fetches /stats/reset, which zeroes the request count and the peak.
+/* Fetches /stats and stores in *connections the connections the server
+ * accepted since the last reset, the one this call opens included.
+ * Returns 0 or -1, like test_server_stats().
+ */
+int test_server_connections(const test_server_t *s, long *connections);
+
+/* Fetches /stats/reset, which zeroes the request and connection counts and
+ * the peak.
  * Returns 0 or -1, like test_server_stats().
  */
 int test_server_reset(const test_server_t *s);

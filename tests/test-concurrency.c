@@ -56,6 +56,45 @@ static void test_cap_is_exact(void **state) {
   fx_finish(fx);
 }
 
+/* Past 128 slots the slots are dealt among several connection caches.
+ * 300 at once, 1,200 URLs of 20 ms each: the cap holds, every URL comes
+ * back once with its own bytes, and each slot keeps reusing a connection
+ * of its own cache, so the server sees no more connections than slots
+ * (and two more, for the two questions). The loop then closes with
+ * nothing left. */
+static void test_many_slots_reuse_connections(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  long requests = -1;
+  long active = -1;
+  long peak = -1;
+  long connections = -1;
+  size_t i;
+
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 300;
+  fx_open(fx, &opt);
+  assert_int_equal(test_server_reset(&fx->server), 0);
+  for (i = 0; i < 1200; i++)
+    fx_add(fx, i, "/size/%zu?delay=20", i);
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 1200);
+  fx_assert_each_ordinal_once(fx, 1200);
+  for (i = 0; i < 1200; i++) {
+    assert_int_equal(fx_rec(fx, i)->ok, 1);
+    assert_int_equal(fx_rec(fx, i)->bytes, i);
+  }
+  assert_int_equal(test_server_stats(&fx->server, &requests, &active, &peak),
+                   0);
+  assert_int_equal(requests, 1200);
+  assert_true(peak <= 300);
+  assert_int_equal(test_server_connections(&fx->server, &connections), 0);
+  assert_true(connections >= 3);
+  assert_true(connections <= 302);
+  fx_finish(fx);
+}
+
 /* Unordered: a fast URL added second beats a slow one added first, on a
  * fresh fetcher: the second must not wait for the first one's response. */
 static void test_completion_order(void **state) {
@@ -275,6 +314,8 @@ static void test_stats_add_up(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_cap_is_exact, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_many_slots_reuse_connections,
+                                      fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_completion_order, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_ordered_default_window, fx_setup,
