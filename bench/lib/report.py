@@ -475,8 +475,10 @@ class Report:
         loads = [r["load1"] for r in self.recs if "load1" in r]
         if loads:
             self.w(f"- 1-minute load average when each run started: median "
-                   f"{med(loads):.2f}, max {max(loads):.2f} (the benchmark itself accounts for about 2; "
-                   "more means other work shared the two cores)")
+                   f"{med(loads):.2f}, max {max(loads):.2f} (a client and the server "
+                   "account for about 2; the thread-pool peer adds its "
+                   "threads, up to its -j, and other work on the machine adds "
+                   "the rest)")
         self.w(f"- versions: {m.get('uvfetch')}; libcurl {m.get('libcurl')}, libuv "
                f"{m.get('libuv')}, nginx {m.get('nginx')}, Python {m.get('python')} "
                f"(requests {m.get('requests')}, aiohttp {m.get('aiohttp')}), curl "
