@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
@@ -77,6 +79,9 @@ struct sock {
   int events; /* the UV_READABLE | UV_WRITABLE mask being polled */
   int wanted; /* the mask libcurl asked for; 0 after CURL_POLL_REMOVE */
   int conn;   /* a connection socket: its close is always announced */
+  struct sock *mux_prev; /* in the fetcher's list of multiplexed ones */
+  struct sock *mux_next;
+  int mux; /* carries HTTP/2: corked while libcurl writes */
 };
 
 struct uvfetch_s {
@@ -118,6 +123,7 @@ struct uvfetch_s {
 
   struct sock **socks; /* indexed by fd */
   size_t nsocks;
+  struct sock *mux; /* connection sockets known to carry HTTP/2 */
 
   uvfetch_stats_t stats;
   unsigned fd_cap; /* running transfers at most while fds are short */
@@ -850,6 +856,64 @@ static void on_sched_timer(uv_timer_t *handle) {
 /* ---- libcurl <-> libuv ------------------------------------------------- */
 
 /* Every finished transfer, after every socket_action. */
+/* ---- HTTP/2 connections: one write per turn, not one per request ------- */
+
+static struct sock *sock_find(uvfetch_t *f, curl_socket_t fd);
+
+/* libcurl 7.88 writes each new HTTP/2 stream's request in a TLS record and
+ * a send of its own, so fifty requests started together went out as fifty
+ * packets, each waking the server. Corking a multiplexed connection's
+ * socket while libcurl runs, and uncorking it when libcurl returns, sends
+ * them together: the delay is the length of one call into libcurl. */
+static void mux_cork(uvfetch_t *f, int on) {
+#ifdef TCP_CORK
+  struct sock *k;
+
+  for (k = f->mux; k != NULL; k = k->mux_next)
+    setsockopt(k->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+#else
+  (void)f;
+  (void)on;
+#endif
+}
+
+/* Note the connection a finished HTTP/2 transfer used as multiplexed. Asked
+ * of the transfer that opened it, or of any while none is known. */
+static void mux_learn(uvfetch_t *f, struct slot *s) {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  long connects = 0;
+  struct sock *k;
+
+  if (s->t->result.http_version != 20)
+    return;
+  curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects);
+  if (connects == 0 && f->mux != NULL)
+    return;
+  if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK)
+    return;
+  k = sock_find(f, fd);
+  if (k == NULL || !k->conn || k->mux)
+    return;
+  k->mux = 1;
+  k->mux_prev = NULL;
+  k->mux_next = f->mux;
+  if (f->mux != NULL)
+    f->mux->mux_prev = k;
+  f->mux = k;
+}
+
+static void mux_forget(uvfetch_t *f, struct sock *k) {
+  if (!k->mux)
+    return;
+  if (k->mux_prev != NULL)
+    k->mux_prev->mux_next = k->mux_next;
+  else
+    f->mux = k->mux_next;
+  if (k->mux_next != NULL)
+    k->mux_next->mux_prev = k->mux_prev;
+  k->mux = 0;
+}
+
 static void drain(uvfetch_t *f) {
   CURLMsg *msg;
   int left;
@@ -870,6 +934,7 @@ static void drain(uvfetch_t *f) {
     s = (struct slot *)priv;
     t = s->t;
     fill_result(t, s, rc, 0);
+    mux_learn(f, s);
     uvfetch__sched_finished(&f->sched, &t->q);
     if (restart_stale(f, s, rc) || wait_for_fd(f, s) || defer_retry(f, s)) {
       slot_release(f, s);
@@ -887,7 +952,9 @@ static void drain(uvfetch_t *f) {
 static void socket_action(uvfetch_t *f, curl_socket_t fd, int flags) {
   int running = 0;
 
+  mux_cork(f, 1);
   curl_multi_socket_action(f->multi, fd, flags, &running);
+  mux_cork(f, 0);
   drain(f);
 }
 
@@ -986,7 +1053,10 @@ static void on_sock_closed(uv_handle_t *handle) {
   handle_closed(f);
 }
 
+static void mux_forget(uvfetch_t *f, struct sock *k);
+
 static void sock_close(uvfetch_t *f, struct sock *k) {
+  mux_forget(f, k);
   f->socks[k->fd] = NULL;
   uv_close((uv_handle_t *)&k->poll, on_sock_closed);
 }

@@ -159,6 +159,34 @@ static void test_https_unknown_ca(void **state) {
   fx_finish(fx);
 }
 
+/* HTTP/1.1 and HTTP/2 at once, interleaved: the HTTP/2 connection is
+ * corked while libcurl writes to it and the plain ones are not, and every
+ * URL of both kinds comes back once, whole, in its own version. */
+static void test_http11_and_http2_together(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  const rec_t *r;
+  size_t i;
+
+  uvfetch_options_init(&opt);
+  opt.cacert = nginx.cacert;
+  opt.max_concurrent = 50;
+  fx_open(fx, &opt);
+  for (i = 0; i < 1000; i++)
+    nginx_add(fx, i, (int)(i % 2), "/f%zu", i / 2);
+  fx_run(fx);
+
+  assert_each_once(fx, 1000);
+  for (i = 0; i < 1000; i++) {
+    r = fx_rec(fx, i);
+    assert_int_equal(r->ok, 1);
+    assert_int_equal(r->http_code, 200);
+    assert_int_equal(r->http_version, i % 2 ? 20 : 11);
+    assert_int_equal(r->bytes, 1024);
+  }
+  fx_finish(fx);
+}
+
 static void test_https_no_verify(void **state) {
   fixture_t *fx = *state;
   uvfetch_options_t opt;
@@ -387,6 +415,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_https_unknown_ca, setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_https_no_verify, setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_http11_and_http2_together, setup,
+                                      fx_teardown),
       cmocka_unit_test_setup_teardown(test_file_sizes, setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_big_compressed, setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_big_uncompressed, setup,
