@@ -322,7 +322,12 @@ class Connection(asyncio.Protocol):
                 handle.cancel()
 
     async def drain(self):
-        if self.lost:
+        # A write that failed closes the transport at once but reports the
+        # loss only on a later turn of the loop, and drain() does not yield
+        # unless writing is paused: without is_closing(), a long body went
+        # on being "written" to a dead connection to its end (a terabyte
+        # for an endless body, half a minute of warnings).
+        if self.lost or self.transport.is_closing():
             raise ConnectionResetError()
         if self.paused:
             self.drain_waiter = asyncio.get_running_loop().create_future()
