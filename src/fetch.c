@@ -873,7 +873,6 @@ static void on_sched_timer(uv_timer_t *handle) {
 
 /* ---- libcurl <-> libuv ------------------------------------------------- */
 
-/* Every finished transfer, after every socket_action. */
 /* ---- HTTP/2 connections: one write per turn, not one per request ------- */
 
 static struct sock *sock_find(uvfetch_t *f, curl_socket_t fd);
@@ -932,6 +931,7 @@ static void mux_forget(uvfetch_t *f, struct sock *k) {
   k->mux = 0;
 }
 
+/* Every finished transfer, after every socket_action. */
 static void drain(uvfetch_t *f) {
   CURLMsg *msg;
   int left;
@@ -1071,8 +1071,6 @@ static void on_sock_closed(uv_handle_t *handle) {
   free(k);
   handle_closed(f);
 }
-
-static void mux_forget(uvfetch_t *f, struct sock *k);
 
 static void sock_close(uvfetch_t *f, struct sock *k) {
   mux_forget(f, k);
@@ -1573,6 +1571,7 @@ int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
                    uint64_t *ordinal) {
   struct transfer *t;
   CURLU *uh;
+  CURLU *parsed;
   const char *why = NULL;
   int curl_code = 0;
   int https = 0;
@@ -1590,8 +1589,8 @@ int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
   uh = NULL;
   if (f->sched.queued < f->opt.max_concurrent)
     uh = curl_url();
-  err = check_url(f, uh != NULL ? uh : f->parser, req->url, &why, &curl_code,
-                  &https);
+  parsed = uh != NULL ? uh : f->parser;
+  err = check_url(f, parsed, req->url, &why, &curl_code, &https);
   if (err != 0 && !(req->flags & UVFETCH_ADD_REPORT_INVALID)) {
     curl_url_cleanup(uh);
     return err;
@@ -1617,7 +1616,7 @@ int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
   t->q.ordinal = f->stats.added++;
   t->q.ready = err != 0;
   if (err == 0 && f->opt.max_per_host > 0)
-    t->q.host = host_key(uh != NULL ? uh : f->parser);
+    t->q.host = host_key(parsed);
   if (err == 0)
     t->uh = uh;
   else

@@ -30,10 +30,11 @@ overrides the 302 of the redirect endpoints), gzip=1, chunked=1. Unknown
 params are ignored. Malformed requests get 400 and the connection is closed.
 
 C counts the connections accepted since the last reset, the one that asks
-for /stats included. /stats counts a request in R once its head is parsed (so a request cancelled
-during its delay still counts); /stats and /stats/reset count in neither R nor
-A. A client that closes its connection during a delay ends that request at
-once, so A drops without waiting for the delay to run out.
+for /stats included. /stats counts a request in R once its head is parsed
+(so a request cancelled during its delay still counts); /stats and
+/stats/reset count in neither R nor A. A client that closes its connection
+during a delay ends that request at once, so A drops without waiting for the
+delay to run out.
 """
 
 import argparse
