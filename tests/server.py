@@ -23,6 +23,13 @@ Endpoints (GET; HEAD answers the same headers without a body):
   /stats             {"requests": R, "active": A, "peak": P, "connections": C}
   /stats/reset       zero R and C, set P to A (0 when idle), answer the same
                      JSON
+  /slow-accept?after=MS
+                     opens another listener on 127.0.0.1 whose accept queue
+                     is kept full, so the kernel drops SYNs to it and a
+                     client's connect() stays pending (SYN-SENT, resent at
+                     1 s, 3 s, 7 s...); after MS milliseconds (never when
+                     MS is -1, the default) it starts serving the endpoints
+                     above. Answers {"port": P}, P the new listener's port.
   anything else      404
 Query params on every endpoint: closeafter=N (close the connection
 silently, no Connection: close, once it has answered N requests), delay=MS, status=CODE (200..999; it also
@@ -63,6 +70,10 @@ SMALL_BODY = 16 * 1024
 NO_BODY_CODES = (204, 304)
 
 FLAKY = {}  # /flaky/KEY: requests seen per key
+
+# /slow-accept: every listener made, with the connection that fills its
+# queue, kept for the server's life.
+SLOW_LISTENERS = []
 
 # Counters behind /stats. A request counts from its parsed request line until
 # its response is fully handed to the kernel, so tests can observe how many
@@ -442,6 +453,20 @@ class Connection(asyncio.Protocol):
             STATS["requests"] += 1
             await self.fault(req, req.path[7:])
             return False
+        if req.path == "/slow-accept":
+            try:
+                after = int(req.params.get("after", "-1"))
+            except ValueError:
+                after = None
+            if after is None or after < -1 or after > 3600 * 1000:
+                self.send_bad_request("bad after")
+                return False
+            port = slow_listener(self.conns, after)
+            body = b'{"port": %d}' % port
+            await self.respond(req, 200, [b"Content-Type: application/json"],
+                               body, False, False)
+            await self.flush()
+            return req.keep_alive
         try:
             code, headers, body, counted = route(req)
             opts = self.parse_options(req)
@@ -611,6 +636,42 @@ class Connection(asyncio.Protocol):
             off += k
             await self.drain()
         t.write(b"0\r\n\r\n")
+
+
+def slow_listener(conns, after_ms):
+    """A listener whose connects stay pending until after_ms have passed.
+
+    Its backlog is 0 and one connection of our own fills its accept queue,
+    so Linux drops every further SYN (tcp_conn_request, LISTENOVERFLOWS)
+    and the client goes on resending it. When the time comes, the filler is
+    taken off the queue and the listener serves like the main one, with a
+    full backlog; clients get through with their next SYN. Returns its port.
+    """
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(0)
+    port = sock.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=5)
+    entry = [sock, filler]
+    SLOW_LISTENERS.append(entry)
+
+    async def open_up():
+        sock.setblocking(False)
+        try:
+            accepted, _ = sock.accept()
+            accepted.close()
+        except OSError:
+            pass
+        filler.close()
+        entry.append(await loop.create_server(
+            lambda: Connection(conns), sock=sock, backlog=4096))
+
+    if after_ms >= 0:
+        loop.call_later(after_ms / 1000.0,
+                        lambda: entry.append(loop.create_task(open_up())))
+    return port
 
 
 def watch_stdin(loop, stop):

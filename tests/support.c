@@ -362,6 +362,61 @@ int test_server_reset(const test_server_t *s) {
   return stats_request(s, "/stats/reset", NULL, NULL, NULL, NULL);
 }
 
+int test_server_slow_accept(const test_server_t *s, long after_ms) {
+  char req[160];
+  char resp[1024];
+  size_t len = 0;
+  size_t sent = 0;
+  const char *body;
+  long port = -1;
+  int reqlen;
+  int fd;
+
+  reqlen = snprintf(req, sizeof(req),
+                    "GET /slow-accept?after=%ld HTTP/1.1\r\n"
+                    "Host: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
+                    after_ms, s->port);
+  fd = connect_loopback(s->port);
+  if (fd < 0)
+    return -1;
+  while (sent < (size_t)reqlen) {
+    ssize_t n = send(fd, req + sent, (size_t)reqlen - sent, MSG_NOSIGNAL);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      goto fail;
+    sent += (size_t)n;
+  }
+  for (;;) {
+    ssize_t n = recv(fd, resp + len, sizeof(resp) - 1 - len, 0);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      goto fail;
+    if (n == 0)
+      break;
+    len += (size_t)n;
+    if (len == sizeof(resp) - 1)
+      goto fail;
+  }
+  close(fd);
+  resp[len] = '\0';
+  if (strncmp(resp, "HTTP/1.1 200 ", 13) != 0)
+    return -1;
+  body = strstr(resp, "\r\n\r\n");
+  if (body == NULL || json_long(body, "port", &port) != 0)
+    return -1;
+  if (port <= 0 || port > 65535)
+    return -1;
+  return (int)port;
+
+fail:
+  close(fd);
+  return -1;
+}
+
 int test_closed_port(void) {
   struct sockaddr_in sa;
   socklen_t salen = sizeof(sa);

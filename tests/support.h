@@ -54,6 +54,15 @@ int test_server_connections(const test_server_t *s, long *connections);
  */
 int test_server_reset(const test_server_t *s);
 
+/* Asks the server for a new listener on 127.0.0.1 (GET /slow-accept): its
+ * accept queue is kept full, so a connect() to it stays pending, in
+ * SYN-SENT, until `after_ms` milliseconds from now (for ever when after_ms
+ * is -1); after that it serves the same endpoints as the server, once the
+ * client's kernel resends its SYN (1 s, 3 s, 7 s... after the first).
+ * Returns the listener's port, or -1.
+ */
+int test_server_slow_accept(const test_server_t *s, long after_ms);
+
 /* Returns a port on 127.0.0.1 where nothing listened a moment ago, so a
  * connection to it is refused, or -1. Another process could take the port
  * in between; on a test machine that is rare enough to accept.
