@@ -13,16 +13,16 @@
 
 #include <cmocka.h>
 
-#include "escape.h"
-#include "jsonscan.h"
-#include "progress.h"
-#include "savename.h"
-#include "sha256.h"
-#include "shard.h"
-#include "str.h"
-#include "tally.h"
-#include "template.h"
-#include "urlset.h"
+#include "record/escape.h"
+#include "input/jsonscan.h"
+#include "report/progress.h"
+#include "save/savename.h"
+#include "util/sha256.h"
+#include "input/shard.h"
+#include "util/str.h"
+#include "report/tally.h"
+#include "record/template.h"
+#include "input/urlset.h"
 
 /* ---- SHA-256 ----------------------------------------------------------- */
 

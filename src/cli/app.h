@@ -10,18 +10,18 @@
 
 #include <uv.h>
 
-#include "input.h"
-#include "journal.h"
+#include "input/input.h"
+#include "input/journal.h"
 #include "options.h"
-#include "outbuf.h"
-#include "output.h"
-#include "progress.h"
-#include "record.h"
-#include "save.h"
-#include "sha256.h"
-#include "str.h"
-#include "tally.h"
-#include "trace.h"
+#include "util/outbuf.h"
+#include "record/output.h"
+#include "report/progress.h"
+#include "record/record.h"
+#include "save/save.h"
+#include "util/sha256.h"
+#include "util/str.h"
+#include "report/tally.h"
+#include "report/trace.h"
 #include "uvfetch.h"
 
 typedef struct pending_s pending_t;

@@ -18,7 +18,7 @@
 #include <uv.h>
 
 #include "app.h"
-#include "container.h"
+#include "util/container.h"
 
 /* Exit statuses. */
 #define EXIT_FETCHED 0 /* every URL fetched */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "template.h"
+#include "record/template.h"
 
 /* Bounds for numeric values. A larger -j than this is not a cap but a
  * typo; seconds stop where milliseconds would overflow a 32-bit long. */

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "shard.h"
+#include "input/shard.h"
 #include "uvfetch.h"
 
 /* What the command line asked for. Strings point into argv. */

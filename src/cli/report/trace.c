@@ -1,5 +1,5 @@
 /* The Chrome trace-event file. See trace.h. */
-#include "trace.h"
+#include "report/trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "escape.h"
-#include "str.h"
+#include "record/escape.h"
+#include "util/str.h"
 
 int cli_trace_open(cli_trace_t *t, uv_loop_t *loop, const char *path,
                    unsigned nslots, cli_outbuf_error_cb on_error) {

@@ -16,8 +16,8 @@
 
 #include <uv.h>
 
-#include "outbuf.h"
-#include "record.h"
+#include "util/outbuf.h"
+#include "record/record.h"
 
 typedef struct cli_trace_s {
   cli_outbuf_t out;

@@ -1,6 +1,6 @@
 /* Saving bodies into a directory. See save.h. */
-#include "save.h"
-#include "container.h"
+#include "save/save.h"
+#include "util/container.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "urlset.h"
+#include "input/urlset.h"
 
 typedef struct cli_journal_s {
   int fd;

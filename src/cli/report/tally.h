@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "record.h"
+#include "record/record.h"
 
 #define CLI_TALLY_ERRORS 32 /* distinct error codes counted by name */
 

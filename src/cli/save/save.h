@@ -20,8 +20,8 @@
 
 #include <uv.h>
 
-#include "savename.h"
-#include "str.h"
+#include "save/savename.h"
+#include "util/str.h"
 
 typedef struct cli_saver_s {
   uv_loop_t *loop;

@@ -1,5 +1,5 @@
 /* Splitting a URL list between runs. See shard.h. */
-#include "shard.h"
+#include "input/shard.h"
 
 uint64_t cli_fnv1a64(const void *p, size_t n) {
   const unsigned char *b = p;

@@ -1,5 +1,5 @@
 /* The journal of records. See journal.h. */
-#include "journal.h"
+#include "input/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "jsonscan.h"
-#include "str.h"
+#include "input/jsonscan.h"
+#include "util/str.h"
 
 #define READ_SIZE (1024 * 1024)
 

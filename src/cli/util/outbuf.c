@@ -1,6 +1,6 @@
 /* A buffered writer for standard output. See outbuf.h. */
-#include "outbuf.h"
-#include "container.h"
+#include "util/outbuf.h"
+#include "util/container.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,5 +1,5 @@
 /* Reading back flat JSON objects. See jsonscan.h. */
-#include "jsonscan.h"
+#include "input/jsonscan.h"
 
 #include <string.h>
 

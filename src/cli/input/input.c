@@ -1,6 +1,6 @@
 /* Reading URL lines on the loop. See input.h. */
-#include "input.h"
-#include "container.h"
+#include "input/input.h"
+#include "util/container.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* The progress line. See progress.h. */
-#include "progress.h"
-#include "container.h"
+#include "report/progress.h"
+#include "util/container.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "tally.h"
+#include "report/tally.h"
 
 #define TICK_MS 100
 

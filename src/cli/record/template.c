@@ -1,5 +1,5 @@
 /* The --write-out template language. See template.h. */
-#include "template.h"
+#include "record/template.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "escape.h"
+#include "record/escape.h"
 
 enum {
   VAR_URL,

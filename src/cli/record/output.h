@@ -7,9 +7,9 @@
 #ifndef UVFETCH_CLI_OUTPUT_H
 #define UVFETCH_CLI_OUTPUT_H
 
-#include "record.h"
-#include "str.h"
-#include "template.h"
+#include "record/record.h"
+#include "util/str.h"
+#include "record/template.h"
 
 /* Fields a record carries beyond the usual ones, per option. */
 enum {

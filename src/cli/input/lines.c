@@ -1,5 +1,5 @@
 /* Splitting input bytes into URL lines. See lines.h. */
-#include "lines.h"
+#include "input/lines.h"
 
 #include <stdlib.h>
 #include <string.h>

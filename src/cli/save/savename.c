@@ -1,9 +1,9 @@
 /* Naming a saved body. See savename.h. */
-#include "savename.h"
+#include "save/savename.h"
 
 #include <string.h>
 
-#include "sha256.h"
+#include "util/sha256.h"
 
 /* The last segment of the URL's path: after "scheme://authority" and the
  * last '/', before any '?' or '#'. Without a scheme, the whole text is

@@ -1,5 +1,5 @@
 /* A growable byte string. See str.h. */
-#include "str.h"
+#include "util/str.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* SHA-256, written from FIPS 180-4. See sha256.h. */
-#include "sha256.h"
+#include "util/sha256.h"
 
 #include <string.h>
 

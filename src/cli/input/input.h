@@ -14,7 +14,7 @@
 
 #include <uv.h>
 
-#include "lines.h"
+#include "input/lines.h"
 
 typedef struct cli_input_s cli_input_t;
 

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "str.h"
+#include "util/str.h"
 
 typedef enum {
   CLI_JSON_STRING,

@@ -12,8 +12,8 @@
 
 #include <stddef.h>
 
-#include "record.h"
-#include "str.h"
+#include "record/record.h"
+#include "util/str.h"
 
 typedef struct cli_template_part_s {
   int var;    /* a CLI_VAR_*, or -1 for literal text */

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "str.h"
+#include "util/str.h"
 
 /* s[0..n) as one TSV field: tab, newline, CR and backslash as \t, \n, \r
  * and \\, other control bytes (and DEL) as \xHH; other bytes unchanged. */

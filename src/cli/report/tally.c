@@ -1,5 +1,5 @@
 /* The run's numbers. See tally.h. */
-#include "tally.h"
+#include "report/tally.h"
 
 #include <inttypes.h>
 

@@ -1,5 +1,5 @@
 /* Escaping values for TSV and JSON. See escape.h. */
-#include "escape.h"
+#include "record/escape.h"
 
 static const char hex[] = "0123456789abcdef";
 

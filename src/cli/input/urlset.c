@@ -1,10 +1,10 @@
 /* A set of URL digests. See urlset.h. */
-#include "urlset.h"
+#include "input/urlset.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha256.h"
+#include "util/sha256.h"
 
 static uint64_t load64(const unsigned char *p) {
   uint64_t v = 0;

@@ -1,12 +1,12 @@
 /* The record formats, TSV, templates and JSON Lines. See output.h. */
-#include "output.h"
+#include "record/output.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "escape.h"
+#include "record/escape.h"
 
 /* The default TSV in the --write-out language. A failed record ends with
  * the error's name and message; a record whose body was not received in
