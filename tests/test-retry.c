@@ -152,6 +152,132 @@ static void test_retry_max_time(void **state) {
   fx_finish(fx);
 }
 
+/* A time limit for retries leaves them on while it is not reached: the
+ * first attempt's start is when the limit counts from (issue 16, B.4). */
+static void test_retry_max_time_allows_retry(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  long requests = -1;
+
+  uvfetch_options_init(&opt);
+  opt.retries = 3;
+  opt.retry_delay_ms = 50;
+  opt.retry_max_time_ms = 60000;
+  fx_open(fx, &opt);
+  assert_int_equal(test_server_reset(&fx->server), 0);
+  fx_add(fx, 0, "/flaky/max-time-ok?fail=1");
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 1);
+  assert_int_equal(fx_rec(fx, 0)->ok, 1);
+  assert_int_equal(fx_rec(fx, 0)->http_code, 200);
+  assert_int_equal(fx_rec(fx, 0)->bytes, 10);
+  assert_int_equal(fx_rec(fx, 0)->attempts, 2);
+  assert_int_equal(test_server_stats(&fx->server, &requests, NULL, NULL), 0);
+  assert_int_equal(requests, 2);
+  fx_finish(fx);
+}
+
+/* Retry-After is capped (issue 16, B.6). The cap is the backoff's, 600 s;
+ * these tests hold for any cap up to RETRY_AFTER_CAP_MAX_MS. A timer
+ * watches the fetcher every 100 ms; once the retry has waited through ten
+ * looks (a second, however slow the first attempt was under valgrind), or
+ * a result came instead, it notes the counts in fx->err and cancels the
+ * URL, which then ends cancelled after one attempt. */
+#define RETRY_AFTER_CAP_MAX_MS 700000L
+
+static void on_peek_and_cancel(uv_timer_t *timer) {
+  fixture_t *fx = timer->data;
+  uvfetch_stats_t stats;
+
+  uvfetch_get_stats(fx->f, &stats);
+  if (stats.waiting == 1)
+    fx->err[3]++;
+  if (stats.done == 0 && fx->err[3] < 10)
+    return;
+  fx->err[0] = (int)stats.waiting;
+  fx->err[1] = (int)stats.done;
+  fx->err[2] = uvfetch_cancel(fx->f, 0);
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+static void run_retry_after_waits(fixture_t *fx, const char *path,
+                                  long max_time_ms) {
+  uvfetch_options_t opt;
+  uv_timer_t timer;
+  long requests = -1;
+
+  uvfetch_options_init(&opt);
+  opt.retries = 1;
+  opt.retry_delay_ms = 10;
+  opt.retry_max_time_ms = max_time_ms;
+  fx_open(fx, &opt);
+  assert_int_equal(test_server_reset(&fx->server), 0);
+  fx_add(fx, 0, "%s", path);
+  assert_int_equal(uv_timer_init(&fx->loop, &timer), 0);
+  timer.data = fx;
+  assert_int_equal(uv_timer_start(&timer, on_peek_and_cancel, 100, 100), 0);
+  fx_run(fx);
+
+  /* A second after the 503, the retry still waits, and nothing was
+   * delivered; cancelling it ends it after its one attempt. */
+  assert_int_equal(fx->err[1], 0);
+  assert_int_equal(fx->err[0], 1);
+  assert_int_equal(fx->err[2], 0);
+  assert_int_equal(fx->nrecs, 1);
+  assert_int_equal(fx_rec(fx, 0)->error, UVFETCH_ECANCELED);
+  assert_int_equal(fx_rec(fx, 0)->attempts, 1);
+  assert_int_equal(test_server_stats(&fx->server, &requests, NULL, NULL), 0);
+  assert_int_equal(requests, 1);
+  fx_finish(fx);
+}
+
+/* Retry-After: 86400 becomes the cap, which fits in a time limit just
+ * over it: the retry is scheduled rather than given up as out of time. */
+static void test_retry_after_day_is_capped(void **state) {
+  run_retry_after_waits(*state,
+                        "/flaky/after-day?fail=1&code=503&retry_after=86400",
+                        RETRY_AFTER_CAP_MAX_MS);
+}
+
+/* Retry-After: 2^63 - 1 seconds must not overflow into "at once". */
+static void test_retry_after_huge_not_at_once(void **state) {
+  run_retry_after_waits(
+      *state,
+      "/flaky/after-huge?fail=1&code=503&retry_after=9223372036854775807", 0);
+}
+
+/* With a small time limit, a Retry-After of a day (or its cap) is past
+ * the limit: the 503 is reported at once, not a day later. */
+static void test_retry_after_past_max_time(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  uint64_t start;
+  double elapsed;
+  size_t i;
+
+  uvfetch_options_init(&opt);
+  opt.retries = 3;
+  opt.retry_delay_ms = 10;
+  opt.retry_max_time_ms = 2000;
+  fx_open(fx, &opt);
+  start = uv_hrtime();
+  fx_add(fx, 0, "/flaky/past-day?fail=1&code=503&retry_after=86400");
+  fx_add(fx, 1,
+         "/flaky/past-huge?fail=1&code=503&retry_after=9223372036854775807");
+  fx_run(fx);
+  elapsed = (double)(uv_hrtime() - start) / 1e9;
+
+  assert_int_equal(fx->nrecs, 2);
+  for (i = 0; i < 2; i++) {
+    assert_int_equal(fx_rec(fx, i)->ok, 1);
+    assert_int_equal(fx_rec(fx, i)->http_code, 503);
+    assert_int_equal(fx_rec(fx, i)->attempts, 1);
+  }
+  assert_true(elapsed < 10.0);
+  fx_finish(fx);
+}
+
 /* One slot: the flaky URL waits for its retry while the other one runs. */
 static void test_waiting_holds_no_slot(void **state) {
   fixture_t *fx = *state;
@@ -295,6 +421,14 @@ int main(void) {
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_retry_max_time, fx_setup,
                                       fx_teardown),
+      cmocka_unit_test_setup_teardown(test_retry_max_time_allows_retry,
+                                      fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_retry_after_day_is_capped,
+                                      fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_retry_after_huge_not_at_once,
+                                      fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_retry_after_past_max_time,
+                                      fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_waiting_holds_no_slot, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_ordered_with_retries, fx_setup,
