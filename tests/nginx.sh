@@ -1,5 +1,6 @@
 #!/bin/bash
-# Runs a throwaway nginx on 127.0.0.1 for the uvfetch tests and benchmarks.
+# Runs a throwaway nginx on 127.0.0.1 (and ::1) for the uvfetch tests and
+# benchmarks.
 #
 #   tests/nginx.sh start DIR   build a corpus, certificates and config in DIR,
 #                              start nginx, wait until it accepts, exit 0
@@ -10,17 +11,31 @@
 #   www/sizes/N         exactly N bytes of the pattern, N in 0 1 1000 65536
 #                       1048576 10485760
 #   www/big.txt         204800 bytes of text, served gzipped on request
-#   ca.pem              the CA to pass as --cacert (server.pem is for
-#                       127.0.0.1 and localhost)
+#   ca.pem              the root CA to pass as --cacert, the only one a
+#                       client needs to trust
+#   intermediate.pem    the CA the root signed, which signed the server's
+#                       certificate; nginx sends it after that certificate
+#   server.pem          the server's certificate, then intermediate.pem; for
+#                       127.0.0.1, ::1, localhost, github.test, cusy.test,
+#                       and any name in readthedocs.test, many.test,
+#                       names.test or fault.test (one label more: a
+#                       wildcard stands for one label), and $NGINX_SANS
 #   http_port           port of plain HTTP/1.1 (keep-alive)
 #   https_port          port of HTTPS with HTTP/2 (ALPN) and HTTP/1.1
+#   ipv6                "1" when nginx also listens on [::1] at both ports
+#                       (names with an AAAA record only reach it there),
+#                       "0" when this machine has no ::1
 #   nginx.conf, nginx.pid, error.log, tmp/
 # The pattern repeats "abcdefghijklmnopqrstuvwxyz0123456789\n" (37 bytes), the
 # same bytes tests/server.py sends for /size/N. Files without an extension
 # are application/octet-stream and never gzipped, so their sizes on the wire
 # are exact; .txt is text/plain and gzipped when the client accepts it.
 #
-# Environment: NGINX overrides /usr/sbin/nginx.
+# Any Host is served the same files, so every name that resolves to
+# loopback reaches them.
+#
+# Environment: NGINX overrides /usr/sbin/nginx; NGINX_SANS adds entries to
+# the server certificate's subjectAltName, e.g. "DNS:*.crawl.test".
 
 set -eu
 
@@ -100,47 +115,91 @@ make_corpus() {
   [ "$(stat -c %s "$www/big.txt")" = 204800 ] || die "corpus big.txt wrong"
 }
 
+# Signs $2.csr in DIR with the CA $3 (file names without .pem/.key), with
+# the extensions in $4, into $2.pem.
+sign() {
+  local dir=$1 name=$2 ca=$3 ext=$4
+  printf '%s\n' "$ext" >"$dir/$name.ext"
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" \
+    -CAkey "$dir/$ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+    -days 3650 -extfile "$dir/$name.ext" -out "$dir/$name.pem" 2>/dev/null ||
+    die "openssl: cannot sign $name"
+  rm -f "$dir/$name.csr" "$dir/$name.ext"
+}
+
+# Makes a key and a certificate request for $2 in DIR.
+request() {
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$1/$2.key" -out "$1/$2.csr" -subj "/CN=$3" 2>/dev/null ||
+    die "openssl: cannot create the key for $2"
+}
+
+# A chain as the world has it: a root CA, which clients trust; an
+# intermediate CA, which the root signed; the server's certificate, which
+# the intermediate signed. The server sends its own and the intermediate,
+# so a client that trusts only the root must build the chain.
 make_certs() {
-  local dir=$1 serial
-  # EC keys keep generation in milliseconds; the CA lives only for this DIR.
+  local dir=$1 sans
+  # EC keys keep generation in milliseconds; the CAs live only for this DIR.
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
     -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 3650 \
-    -subj "/CN=uvfetch test CA" \
+    -subj "/CN=uvfetch test root CA" \
     -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null ||
     die "openssl: cannot create the CA"
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$dir/server.key" -out "$dir/server.csr" \
-    -subj "/CN=localhost" 2>/dev/null ||
-    die "openssl: cannot create the server key"
-  cat >"$dir/server.ext" <<EOF
-basicConstraints = critical, CA:FALSE
+  request "$dir" intermediate "uvfetch test intermediate CA"
+  sign "$dir" intermediate ca "basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer"
+  sans="IP:127.0.0.1, IP:::1, DNS:localhost, DNS:github.test, DNS:cusy.test"
+  sans="$sans, DNS:*.readthedocs.test, DNS:*.many.test, DNS:*.names.test"
+  sans="$sans, DNS:*.fault.test${NGINX_SANS:+, $NGINX_SANS}"
+  request "$dir" leaf localhost
+  sign "$dir" leaf intermediate "basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectAltName = $sans
 subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid, issuer
-EOF
-  serial=0x$(openssl rand -hex 8)
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" \
-    -CAkey "$dir/ca.key" -set_serial "$serial" -days 3650 \
-    -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null ||
-    die "openssl: cannot sign the server certificate"
-  rm -f "$dir/server.csr" "$dir/server.ext"
+authorityKeyIdentifier = keyid, issuer"
+  openssl verify -CAfile "$dir/ca.pem" -untrusted "$dir/intermediate.pem" \
+    "$dir/leaf.pem" >/dev/null || die "openssl: the chain does not verify"
+  cat "$dir/leaf.pem" "$dir/intermediate.pem" >"$dir/server.pem"
+  mv "$dir/leaf.key" "$dir/server.key"
+  rm -f "$dir/leaf.pem" "$dir/intermediate.key" "$dir/ca.key"
 }
 
-# Prints two distinct ports that were free a moment ago. Both sockets stay
-# bound until both ports are known, so the kernel cannot hand out one twice.
+# Prints two distinct ports that were free a moment ago, on 127.0.0.1 and,
+# when $1 is 1, on ::1 as well. All sockets stay bound until both ports are
+# known, so the kernel cannot hand out one twice.
 free_ports() {
-  python3 -c '
-import socket
+  python3 - "$1" <<'PY'
+import socket, sys
+v6 = sys.argv[1] == "1"
 socks = []
-for _ in range(2):
+ports = []
+while len(ports) < 2:
   s = socket.socket()
   s.bind(("127.0.0.1", 0))
+  port = s.getsockname()[1]
+  if v6:
+    s6 = socket.socket(socket.AF_INET6)
+    try:
+      s6.bind(("::1", port))
+    except OSError:
+      s.close()
+      continue
+    socks.append(s6)
   socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-'
+  ports.append(port)
+print(ports[0], ports[1])
+PY
+}
+
+# Succeeds when this machine has a ::1 to listen on.
+has_ipv6() {
+  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+    2>/dev/null
 }
 
 nginx_version_at_least() {
@@ -150,7 +209,8 @@ nginx_version_at_least() {
 }
 
 write_conf() {
-  local dir=$1 http_port=$2 https_port=$3 user="" listen_h2 h2_on="" m
+  local dir=$1 http_port=$2 https_port=$3 v6=$4 user="" listen_h2 h2_on="" m
+  local listen_http="listen 127.0.0.1:$http_port;"
   local temps="client_body_temp_path $dir/tmp/client_body;"
   # Workers of a root master run as nobody by default and could not read a
   # 0700 DIR such as mktemp -d makes; as root, keep them root.
@@ -163,6 +223,12 @@ write_conf() {
     h2_on="http2 on;"
   else
     listen_h2="listen 127.0.0.1:$https_port ssl http2;"
+  fi
+  if [ "$v6" = 1 ]; then
+    listen_http="$listen_http
+    listen [::1]:$http_port;"
+    listen_h2="$listen_h2
+    ${listen_h2/127.0.0.1/[::1]}"
   fi
   # Every compiled-in module's temp path defaults to /var/lib/nginx, which
   # a non-root run cannot create; point each present one into DIR.
@@ -209,7 +275,7 @@ http {
   gzip_vary on;
 
   server {
-    listen 127.0.0.1:$http_port;
+    $listen_http
     server_name 127.0.0.1 localhost;
     root $dir/www;
   }
@@ -271,22 +337,25 @@ cmd_stop() {
 }
 
 cmd_start() {
-  local dir=$1 ports http_port https_port attempt ok
+  local dir=$1 ports http_port https_port attempt ok v6=0
   ensure_tools
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   cmd_stop "$dir"
-  rm -f "$dir/http_port" "$dir/https_port" "$dir/error.log"
+  rm -f "$dir/http_port" "$dir/https_port" "$dir/ipv6" "$dir/error.log"
   make_corpus "$dir/www"
   make_certs "$dir"
+  if has_ipv6; then
+    v6=1
+  fi
 
   # Another process may take a port between choosing and binding it; then
   # nginx fails to start and we simply choose again.
   for attempt in 1 2 3 4 5; do
-    ports=$(free_ports) || die "cannot find free ports"
+    ports=$(free_ports "$v6") || die "cannot find free ports"
     http_port=${ports% *}
     https_port=${ports#* }
-    write_conf "$dir" "$http_port" "$https_port"
+    write_conf "$dir" "$http_port" "$https_port" "$v6"
     "$NGINX" -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" ||
       die "bad config, see $dir/error.log"
     if "$NGINX" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"; then
@@ -301,6 +370,7 @@ cmd_start() {
       if [ "$ok" = 1 ]; then
         echo "$http_port" >"$dir/http_port"
         echo "$https_port" >"$dir/https_port"
+        echo "$v6" >"$dir/ipv6"
         return 0
       fi
       cmd_stop "$dir"

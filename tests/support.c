@@ -95,6 +95,10 @@ static int reap(pid_t pid, int timeout_ms) {
 }
 
 int test_server_start(test_server_t *s) {
+  return test_server_start_on(s, "127.0.0.1");
+}
+
+int test_server_start_on(test_server_t *s, const char *host) {
   const char *script = getenv("UVFETCH_TEST_SERVER");
   const char *python = getenv("UVFETCH_TEST_PYTHON");
   posix_spawn_file_actions_t fa;
@@ -150,7 +154,7 @@ int test_server_start(test_server_t *s) {
     char *argv[] = {(char *)python,
                     (char *)script,
                     (char *)"--host",
-                    (char *)"127.0.0.1",
+                    (char *)host,
                     (char *)"--port",
                     (char *)"0",
                     NULL};

@@ -22,6 +22,11 @@ typedef struct test_server {
  */
 int test_server_start(test_server_t *s);
 
+/* test_server_start() on another loopback address, e.g. "::1"; s->port is
+ * its port there.
+ */
+int test_server_start_on(test_server_t *s, const char *host);
+
 /* Sends SIGTERM, reaps the child (SIGKILL after 5 s) and closes the pipe.
  * Safe to call twice, or on a server whose start failed.
  */
