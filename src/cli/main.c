@@ -6,6 +6,12 @@
  * start before the input ends and memory does not grow with its length.
  * The program ends when the loop runs out of work; then everything is
  * closed and the loop with it.
+ *
+ * The top of the command: it parses the options, opens what they name,
+ * and wires the parts together. It calls down into all of them (the
+ * reader and the feeder in input/, the records in record/, the saver,
+ * the reports) and none of them calls it: they answer through callbacks
+ * and hooks, which land here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +23,55 @@
 
 #include <uv.h>
 
-#include "app.h"
+#include "input/input.h"
+#include "input/journal.h"
+#include "input/urls.h"
+#include "options.h"
+#include "record/output.h"
+#include "record/records.h"
+#include "report/progress.h"
+#include "report/tally.h"
+#include "report/trace.h"
+#include "save/save.h"
 #include "util/container.h"
+#include "util/outbuf.h"
+#include "util/sha256.h"
+#include "uvfetch.h"
+
+/* The command's state. */
+typedef struct app_s {
+  uv_loop_t loop;
+  cli_config_t cfg;
+  cli_format_t format;
+  uvfetch_t *fetch;
+  cli_outbuf_t out;
+  cli_input_t input;
+  int input_open;    /* opened and not yet closed */
+  int fetch_closing; /* uvfetch_close was called */
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  int signals_open;
+  uint64_t window;  /* pause the input when this many URLs wait */
+  int stopping;     /* stopped early: a signal, or an output went away */
+  int signo;        /* the signal that stopped us, or 0 */
+  int failed;       /* input or output broke */
+  int closed_stdio; /* bit n: descriptor n was closed at start */
+
+  unsigned extras; /* CLI_EXTRA_* of JSON records and the journal */
+  cli_urls_t urls; /* the feeder: input URLs to the library */
+  cli_records_t records;
+  cli_journal_t journal;
+  int journal_open;
+  cli_trace_t trace;
+  int trace_open;
+  cli_saver_t saver;
+  int saver_open;
+  cli_progress_t progress;
+  int progress_on;
+  int stdout_tty;
+  cli_tally_t tally;
+  uint64_t start_ns;
+} app_t;
 
 /* Exit statuses. */
 #define EXIT_FETCHED 0 /* every URL fetched */
@@ -60,7 +113,7 @@ static void close_fetch(app_t *app) {
 }
 
 /* Stop early: read no more, and cancel what is queued or running. */
-void app_stop(app_t *app) {
+static void stop(app_t *app) {
   if (app->stopping)
     return;
   app->stopping = 1;
@@ -73,7 +126,7 @@ static void on_signal(uv_signal_t *handle, int signo) {
   app_t *app = handle->data;
 
   app->signo = signo;
-  app_stop(app);
+  stop(app);
 }
 
 /* A broken pipe is how a reader such as `head` says it has enough: stop
@@ -85,7 +138,7 @@ static void on_output_error(cli_outbuf_t *o, int err) {
   app->failed = 1;
   if (err != UV_EPIPE)
     fprintf(stderr, "uvfetch: writing output: %s\n", uv_strerror(err));
-  app_stop(app);
+  stop(app);
 }
 
 static void on_trace_error(cli_outbuf_t *o, int err) {
@@ -95,13 +148,75 @@ static void on_trace_error(cli_outbuf_t *o, int err) {
   fprintf(stderr, "uvfetch: writing trace: %s\n", uv_strerror(err));
 }
 
-/* ---- URLs in ---------------------------------------------------------- */
+/* ---- URLs in, records out -------------------------------------------- */
+
+/* URLs waiting to start, waiting to retry, and records waiting for their
+ * body to reach the disk all count: none of them should pile up. */
+static int queue_full(app_t *app) {
+  uvfetch_stats_t stats;
+
+  uvfetch_get_stats(app->fetch, &stats);
+  return stats.queued + stats.waiting + app->records.npending >= app->window;
+}
+
+static void resume_input(app_t *app) {
+  if (app->input_open && !app->stopping && !queue_full(app))
+    cli_input_resume(&app->input);
+}
+
+/* Hand a URL's result and what its job kept to the records. */
+static void record_job(app_t *app, cli_job_t *job, const uvfetch_result_t *r) {
+  char hex[CLI_SHA256_HEX];
+  cli_outcome_t o;
+
+  memset(&o, 0, sizeof(o));
+  o.r = r;
+  o.ordinal = job->ordinal;
+  if (job->refused) {
+    o.text = job->text;
+    o.len = job->len;
+    o.reason = job->reason;
+  }
+  if (r->ok)
+    o.sha256 = cli_urls_digest(job, hex);
+  o.sink = job->sink;
+  job->sink = NULL;
+  cli_records_add(&app->records, &o);
+}
+
+/* The library is done with a URL. */
+static void on_done(uvfetch_t *f, const uvfetch_result_t *r) {
+  app_t *app = uvfetch_get_data(f);
+  cli_job_t *job = r->data;
+
+  record_job(app, job, r);
+  cli_urls_free_job(job);
+  resume_input(app);
+}
+
+/* The library could not take a URL: the feeder made its result. */
+static void on_refused(cli_urls_t *u, cli_job_t *job,
+                       const uvfetch_result_t *r) {
+  record_job(container_of(u, app_t, urls), job, r);
+}
+
+static void on_settled(cli_records_t *rs) {
+  resume_input(container_of(rs, app_t, records));
+}
+
+/* A journal that misses records would make the next run skip nothing it
+ * should, or fetch again: stop rather than go on without it. */
+static void on_journal_error(cli_records_t *rs) {
+  stop(container_of(rs, app_t, records));
+}
+
+static const cli_records_hooks_t records_hooks = {on_settled, on_journal_error};
 
 static void on_line(cli_input_t *in, const cli_line_t *line) {
   app_t *app = container_of(in, app_t, input);
 
-  app_add_line(app, line);
-  if (!app->stopping && app_queue_full(app))
+  cli_urls_add_line(&app->urls, line);
+  if (!app->stopping && queue_full(app))
     cli_input_pause(in);
 }
 
@@ -122,7 +237,7 @@ static void on_input_end(cli_input_t *in, int err) {
  * (0) while a stream is still open. */
 static double total_urls(app_t *app) {
   const cli_input_t *in = &app->input;
-  double read = (double)app->input_urls;
+  double read = (double)app->urls.input_urls;
 
   if (!app->input_open)
     return (double)app->cfg.nurls + read;
@@ -140,7 +255,7 @@ static void progress_counts(cli_progress_t *p, cli_progress_counts_t *c) {
   c->done = app->tally.records;
   c->failed = app->tally.failed;
   c->skipped = app->tally.skipped + app->tally.other_shard;
-  c->bytes = app->body_bytes;
+  c->bytes = app->urls.body_bytes;
   c->total = total_urls(app);
   if (app->fetch != NULL && !app->fetch_closing) {
     uvfetch_get_stats(app->fetch, &stats);
@@ -299,7 +414,9 @@ static void run(app_t *app) {
 static int exit_status(app_t *app) {
   if (app->signo != 0)
     return 128 + app->signo;
-  return app->failed ? EXIT_FAILED : EXIT_FETCHED;
+  if (app->failed || app->urls.failed || app->records.failed)
+    return EXIT_FAILED;
+  return EXIT_FETCHED;
 }
 
 /* Which record fields the options add. */
@@ -313,6 +430,34 @@ static unsigned record_extras(const cli_config_t *cfg) {
   if (cfg->sha256)
     extras |= CLI_EXTRA_SHA256;
   return extras;
+}
+
+/* The records: to standard output, the journal and the trace that
+ * open_files opened. */
+static void wire_records(app_t *app) {
+  cli_records_t *rs = &app->records;
+
+  cli_records_init(rs, &app->format, &app->out, &app->tally, &records_hooks);
+  rs->extras = app->extras;
+  rs->ordered = app->cfg.fetch.ordered;
+  rs->fail = app->cfg.fail;
+  rs->journal = app->journal_open ? &app->journal : NULL;
+  rs->trace = app->trace_open ? &app->trace : NULL;
+  rs->save_dir = app->saver_open ? app->saver.dir : NULL;
+}
+
+/* The feeder: to the library, through the shard, the journal and the
+ * saver. */
+static void wire_urls(app_t *app) {
+  const cli_config_t *cfg = &app->cfg;
+  cli_urls_t *u = &app->urls;
+
+  cli_urls_init(u, app->fetch, &app->tally, on_refused);
+  u->shard = &cfg->shard;
+  u->journal = app->journal_open ? &app->journal : NULL;
+  u->saver = app->saver_open ? &app->saver : NULL;
+  u->hashing = cfg->sha256;
+  u->need_body = app->progress_on || cfg->sha256 || cfg->output_dir != NULL;
 }
 
 static int run_app(app_t *app) {
@@ -329,7 +474,6 @@ static int run_app(app_t *app) {
   app->stdout_tty = isatty(STDOUT_FILENO);
   app->progress_on =
       cfg->progress == 1 || (cfg->progress == -1 && isatty(STDERR_FILENO));
-  app->need_body = app->progress_on || cfg->sha256 || cfg->output_dir != NULL;
   if (cli_format_init(&app->format, cfg->json, cfg->write_out, app->extras, why,
                       sizeof(why)) < 0) {
     fprintf(stderr, "uvfetch: %s\n", why);
@@ -345,9 +489,10 @@ static int run_app(app_t *app) {
     goto done;
   }
   have_out = 1;
+  wire_records(app);
 
   cfg->fetch.data = app;
-  err = uvfetch_init(&app->loop, &app->fetch, &cfg->fetch, app_on_done);
+  err = uvfetch_init(&app->loop, &app->fetch, &cfg->fetch, on_done);
   if (err == UVFETCH_EINVAL) {
     /* The values were checked here; what is left is libcurl refusing one,
      * and --proto is the one it knows better than we do. */
@@ -361,6 +506,7 @@ static int run_app(app_t *app) {
     fprintf(stderr, "uvfetch: cannot start: %s\n", uvfetch_strerror(err));
     goto done;
   }
+  wire_urls(app);
   err = start_signals(app);
   if (err < 0) {
     fprintf(stderr, "uvfetch: cannot watch signals: %s\n", uv_strerror(err));
@@ -375,12 +521,14 @@ static int run_app(app_t *app) {
       app->progress_on = 0;
       goto done;
     }
+    if (app->stdout_tty)
+      app->records.progress = &app->progress;
   }
 
   for (i = 0; i < cfg->nurls && !app->stopping; i++)
-    app_add_url(app, cfg->urls[i]);
+    cli_urls_add(&app->urls, cfg->urls[i]);
   if (app->input_open && !app->stopping) {
-    if (app_queue_full(app))
+    if (queue_full(app))
       cli_input_pause(&app->input);
     err = cli_input_start(&app->input, on_line, on_input_end);
     if (err < 0)
@@ -474,7 +622,7 @@ int main(int argc, char **argv) {
   memset(&app, 0, sizeof(app));
   status = run_main(&app, argc, argv);
   cli_format_free(&app.format);
-  cli_str_free(&app.line);
+  cli_records_free(&app.records);
   cli_options_free(&app.cfg);
   return status;
 }

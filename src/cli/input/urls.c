@@ -1,8 +1,8 @@
-/* URLs in: every input URL gets its ordinal, the shard and the journal
- * may leave it out, and the rest go to the library with what the command
- * keeps per URL. Input is read only while few URLs wait, so memory does
- * not grow with the input. */
-#include "app.h"
+/* The feeder: input URLs to the library, each with its job, unless the
+ * shard or the journal leaves it out. See urls.h. Calls down only: the
+ * library, shard, journal, saver, SHA-256 and tally; a result made here
+ * goes up through on_result. */
+#include "input/urls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +11,32 @@
 /* How much of an overlong input line a record shows. */
 #define SHOWN_MAX 256
 
-void app_free_job(job_t *job) {
+void cli_urls_init(cli_urls_t *u, uvfetch_t *fetch, cli_tally_t *tally,
+                   cli_urls_result_cb on_result) {
+  memset(u, 0, sizeof(*u));
+  u->fetch = fetch;
+  u->tally = tally;
+  u->on_result = on_result;
+}
+
+void cli_urls_free_job(cli_job_t *job) {
   free(job);
+}
+
+const char *cli_urls_digest(cli_job_t *job, char hex[CLI_SHA256_HEX]) {
+  unsigned char digest[CLI_SHA256_SIZE];
+
+  if (!job->hashing)
+    return NULL;
+  cli_sha256_final(&job->sha, digest);
+  cli_sha256_hex(digest, hex);
+  return hex;
 }
 
 /* The body hook: count, hash and save the bytes. A retry first says
  * (NULL, 0): the body starts over. */
 static int on_body(uvfetch_t *f, void *data, const char *buf, size_t len) {
-  job_t *job = data;
+  cli_job_t *job = data;
 
   if (buf == NULL) {
     if (job->hashing)
@@ -27,7 +45,7 @@ static int on_body(uvfetch_t *f, void *data, const char *buf, size_t len) {
       cli_sink_restart(job->sink);
     return 0;
   }
-  job->app->body_bytes += len;
+  job->urls->body_bytes += len;
   if (job->hashing)
     cli_sha256_update(&job->sha, buf, len);
   if (job->sink != NULL && cli_sink_write(job->sink, buf, len) < 0)
@@ -36,26 +54,26 @@ static int on_body(uvfetch_t *f, void *data, const char *buf, size_t len) {
 }
 
 /* A job for the URL whose bytes are text[0..len). */
-static job_t *new_job(app_t *app, uint64_t ordinal, const char *text,
-                      size_t len, int refused) {
+static cli_job_t *new_job(cli_urls_t *u, uint64_t ordinal, const char *text,
+                          size_t len, int refused) {
   size_t keep = refused ? len : 0;
-  job_t *job = calloc(1, sizeof(*job) + keep + 3);
+  cli_job_t *job = calloc(1, sizeof(*job) + keep + 3);
 
   if (job == NULL)
     return NULL;
-  job->app = app;
+  job->urls = u;
   job->ordinal = ordinal;
   job->refused = refused;
   if (refused) {
     memcpy(job->text, text, keep);
     job->len = keep;
   }
-  if (app->cfg.sha256) {
+  if (u->hashing) {
     job->hashing = 1;
     cli_sha256_init(&job->sha);
   }
-  if (app->saver_open && !refused) {
-    job->sink = cli_sink_new(&app->saver, text, len);
+  if (u->saver != NULL && !refused) {
+    job->sink = cli_sink_new(u->saver, text, len);
     if (job->sink == NULL) {
       free(job);
       return NULL;
@@ -66,14 +84,14 @@ static job_t *new_job(app_t *app, uint64_t ordinal, const char *text,
 
 /* Is the URL text[0..len) for this run? One not in this run's shard, or
  * done in the journal, makes no record; both are counted. */
-static int wanted(app_t *app, const char *text, size_t len, int refused) {
-  if (!cli_shard_mine(&app->cfg.shard, text, len)) {
-    app->tally.other_shard++;
+static int wanted(cli_urls_t *u, const char *text, size_t len, int refused) {
+  if (u->shard != NULL && !cli_shard_mine(u->shard, text, len)) {
+    u->tally->other_shard++;
     return 0;
   }
-  if (!refused && app->journal_open &&
-      cli_journal_done(&app->journal, text, len)) {
-    app->tally.skipped++;
+  if (!refused && u->journal != NULL &&
+      cli_journal_done(u->journal, text, len)) {
+    u->tally->skipped++;
     return 0;
   }
   return 1;
@@ -82,7 +100,7 @@ static int wanted(app_t *app, const char *text, size_t len, int refused) {
 /* Hand a job to the library. It accepts every URL (an invalid one comes
  * back as a failure record in its turn) unless it cannot: then no
  * callback will come, so the record is made here. */
-static void submit(app_t *app, job_t *job, const char *url) {
+static void submit(cli_urls_t *u, cli_job_t *job, const char *url) {
   uvfetch_request_t req = UVFETCH_REQUEST_INIT;
   uvfetch_result_t r;
   int err;
@@ -90,9 +108,9 @@ static void submit(app_t *app, job_t *job, const char *url) {
   req.url = url;
   req.data = job;
   req.flags = UVFETCH_ADD_REPORT_INVALID;
-  if (app->need_body)
+  if (u->need_body)
     req.on_body = on_body;
-  err = uvfetch_submit(app->fetch, &req, NULL);
+  err = uvfetch_submit(u->fetch, &req, NULL);
   if (err == 0)
     return;
   memset(&r, 0, sizeof(r));
@@ -101,43 +119,43 @@ static void submit(app_t *app, job_t *job, const char *url) {
   r.data = job;
   r.error = err;
   r.message = uvfetch_strerror(err);
-  app_record(app, job, &r);
-  app_free_job(job);
+  u->on_result(u, job, &r);
+  cli_urls_free_job(job);
 }
 
-static void out_of_memory(app_t *app, uint64_t ordinal) {
+static void out_of_memory(cli_urls_t *u, uint64_t ordinal) {
   fprintf(stderr, "uvfetch: URL %llu: out of memory\n",
           (unsigned long long)ordinal);
-  app->failed = 1;
+  u->failed = 1;
 }
 
-void app_add_url(app_t *app, const char *url) {
-  uint64_t ordinal = app->next_ordinal++;
+void cli_urls_add(cli_urls_t *u, const char *url) {
+  uint64_t ordinal = u->next_ordinal++;
   size_t len = strlen(url);
-  job_t *job;
+  cli_job_t *job;
 
-  if (!wanted(app, url, len, 0))
+  if (!wanted(u, url, len, 0))
     return;
-  job = new_job(app, ordinal, url, len, 0);
+  job = new_job(u, ordinal, url, len, 0);
   if (job == NULL) {
-    out_of_memory(app, ordinal);
+    out_of_memory(u, ordinal);
     return;
   }
-  submit(app, job, url);
+  submit(u, job, url);
 }
 
-static void add_refused(app_t *app, const cli_line_t *line) {
-  uint64_t ordinal = app->next_ordinal++;
+static void add_refused(cli_urls_t *u, const cli_line_t *line) {
+  uint64_t ordinal = u->next_ordinal++;
   size_t keep = line->len;
-  job_t *job;
+  cli_job_t *job;
 
-  if (!wanted(app, line->text, line->len, 1))
+  if (!wanted(u, line->text, line->len, 1))
     return;
   if (line->kind == CLI_LINE_TOO_LONG && keep > SHOWN_MAX)
     keep = SHOWN_MAX;
-  job = new_job(app, ordinal, line->text, keep, 1);
+  job = new_job(u, ordinal, line->text, keep, 1);
   if (job == NULL) {
-    out_of_memory(app, ordinal);
+    out_of_memory(u, ordinal);
     return;
   }
   if (line->kind == CLI_LINE_TOO_LONG) {
@@ -152,27 +170,13 @@ static void add_refused(app_t *app, const cli_line_t *line) {
              (unsigned long long)line->lineno);
   }
   /* The empty string is never a URL: the library reports it, in turn. */
-  submit(app, job, "");
+  submit(u, job, "");
 }
 
-void app_add_line(app_t *app, const cli_line_t *line) {
-  app->input_urls++;
+void cli_urls_add_line(cli_urls_t *u, const cli_line_t *line) {
+  u->input_urls++;
   if (line->kind == CLI_LINE_URL)
-    app_add_url(app, line->text);
+    cli_urls_add(u, line->text);
   else
-    add_refused(app, line);
-}
-
-/* URLs waiting to start, waiting to retry, and records waiting for their
- * body to reach the disk all count: none of them should pile up. */
-int app_queue_full(app_t *app) {
-  uvfetch_stats_t stats;
-
-  uvfetch_get_stats(app->fetch, &stats);
-  return stats.queued + stats.waiting + app->npending >= app->window;
-}
-
-void app_resume_input(app_t *app) {
-  if (app->input_open && !app->stopping && !app_queue_full(app))
-    cli_input_resume(&app->input);
+    add_refused(u, line);
 }
