@@ -166,7 +166,8 @@ typedef struct uvfetch_options_s {
                                  could not connect, timed out, connection
                                  broken, HTTP 408, 429, 500, 502, 503, 504 */
   long retry_delay_ms;        /* first backoff; doubles with each retry, with
-                                 jitter; a longer Retry-After wins (1000) */
+                                 jitter; a longer Retry-After wins; both are
+                                 capped at 600 s (1000) */
   long retry_max_time_ms;     /* no retry starts later than this after the
                                  first attempt; 0: no limit */
   unsigned max_per_host;      /* running transfers per host:port; 0: no cap */

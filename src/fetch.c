@@ -39,6 +39,7 @@ struct transfer {
   uvfetch_header_cb on_header;
   uvfetch_setup_cb on_setup;
   unsigned attempts;
+  unsigned retried;    /* retries after a transient failure */
   unsigned stale;      /* restarts after a reused connection had died */
   unsigned fd_waits;   /* restarts for want of a file descriptor */
   uint64_t first_ms;   /* loop time of the first attempt's start */
@@ -67,20 +68,30 @@ struct slot {
   uint64_t bytes;
   int too_large;
   int no_fd;   /* a socket could not be opened: the process is out of fds */
+  curl_socket_t read_fd; /* the socket it established, once read from */
   int custom;  /* the transfer changed options that later ones must not see */
   int touched; /* its setup hook had the easy handle: reset it afterwards */
   char errbuf[CURL_ERROR_SIZE];
 };
 
+/* One socket libcurl asked us to watch, and its poll handle. libcurl 7.88
+ * announces the close of an established connection (through
+ * CURLOPT_CLOSESOCKETFUNCTION), but closes a socket that never became one
+ * (a connect given up, cancelled or lost to happy eyeballs) with a plain
+ * close(), followed at once by CURL_POLL_REMOVE. It asks for CURL_POLL_IN
+ * on a socket of its own only once that socket is established. So: */
 struct sock {
   uv_poll_t poll;
   uvfetch_t *f;
   curl_socket_t fd;
-  int events; /* the UV_READABLE | UV_WRITABLE mask being polled */
-  int wanted; /* the mask libcurl asked for; 0 after CURL_POLL_REMOVE */
-  int conn;   /* a connection socket: its close is always announced */
-  struct sock *mux_prev; /* in the fetcher's list of multiplexed ones */
-  struct sock *mux_next;
+  int events;      /* the UV_READABLE | UV_WRITABLE mask being polled */
+  int wanted;      /* the mask libcurl asked for; 0 after CURL_POLL_REMOVE */
+  int opened;      /* made by on_opensocket: a connection's socket */
+  int established; /* opened, and libcurl asked to read it: its close is
+                      announced, so polling may outlive its interest */
+  struct sock *hot_prev; /* in the fetcher's list of hot HTTP/2 sockets */
+  struct sock *hot_next;
+  int hot; /* in that list */
   int mux; /* carries HTTP/2: corked while libcurl writes */
 };
 
@@ -124,7 +135,7 @@ struct uvfetch_s {
 
   struct sock **socks; /* indexed by fd */
   size_t nsocks;
-  struct sock *mux; /* connection sockets known to carry HTTP/2 */
+  struct sock *hot; /* HTTP/2 sockets with events since the last timeout */
 
   uvfetch_stats_t stats;
   unsigned fd_cap; /* running transfers at most while fds are short */
@@ -423,14 +434,22 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userp) {
 
 static int on_closesocket(void *clientp, curl_socket_t fd);
 static int sock_open(uvfetch_t *f, curl_socket_t fd, struct sock **out);
+static struct sock *sock_find(uvfetch_t *f, curl_socket_t fd);
+static void sock_retire(uvfetch_t *f, struct sock *k);
+static int sock_watch(struct sock *k, int want);
+static void fail_socket(uvfetch_t *f, CURL *easy, int err);
 
-/* libcurl 7.88 reports a socket() that failed for want of descriptors as
- * a plain "Couldn't connect", without errno; opening it here tells. */
+/* Every connection socket is made here. libcurl 7.88 reports a socket()
+ * that failed for want of descriptors as a plain "Couldn't connect",
+ * without errno; opening it here tells. */
 static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose,
                                    struct curl_sockaddr *a) {
   struct slot *s = clientp;
+  uvfetch_t *f = s->f;
   struct sock *k;
   curl_socket_t fd;
+  int wanted = 0;
+  int err;
 
   fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
   if (fd == CURL_SOCKET_BAD) {
@@ -438,11 +457,28 @@ static curl_socket_t on_opensocket(void *clientp, curlsocktype purpose,
       s->no_fd = 1;
     return fd;
   }
-  /* Its poll handle now, marked as a connection's: libcurl announces its
-   * close through on_closesocket, so polling may outlive its interest (see
-   * on_socket). Without memory for it, on_socket tries again. */
-  if (sock_open(s->f, fd, &k) == 0)
-    k->conn = 1;
+  /* A handle still in the table for this number belongs to a socket that
+   * libcurl closed without a word. libcurl keys what it watches by number,
+   * so the new socket inherits what it believes is watched there. */
+  k = sock_find(f, fd);
+  if (k != NULL) {
+    wanted = k->wanted;
+    sock_retire(f, k);
+  }
+  err = sock_open(f, fd, &k);
+  if (err == 0) {
+    k->opened = 1;
+    err = sock_watch(k, wanted);
+  }
+  if (err != 0) {
+    /* No way to watch it: the transfer fails with the reason, never
+     * waits on a socket nobody polls. */
+    if (k != NULL)
+      sock_retire(f, k);
+    close(fd);
+    fail_socket(f, s->easy, err);
+    return CURL_SOCKET_BAD;
+  }
   return fd;
 }
 
@@ -646,6 +682,7 @@ static void start(uvfetch_t *f, struct transfer *t) {
   s->bytes = 0;
   s->too_large = 0;
   s->no_fd = 0;
+  s->read_fd = CURL_SOCKET_BAD;
   s->errbuf[0] = '\0';
   t->state = T_RUNNING;
   /* A retry: the body comes again from its start, and the sink says so. */
@@ -653,7 +690,7 @@ static void start(uvfetch_t *f, struct transfer *t) {
     t->on_body(f, t->data, NULL, 0);
   t->slot = s->index;
   t->started_ns = uv_hrtime();
-  if (t->attempts == 1)
+  if (t->attempts == 0)
     t->first_ms = uv_now(f->loop);
   f->stats.running++;
   if (transfer_options(f, s, t) != 0) {
@@ -826,11 +863,17 @@ static int wait_for_fd(uvfetch_t *f, struct slot *s) {
     return 0;
   }
   t->fd_waits++;
+  /* It never had a socket: no attempt was made. */
+  t->attempts--;
   f->fd_cap = f->stats.running - 1;
   reset_attempt(t);
   uvfetch__sched_requeue(&f->sched, &t->q);
   return 1;
 }
+
+/* The longest wait before a retry, whatever the backoff or the server's
+ * Retry-After say: ten minutes. */
+enum { RETRY_CAP_MS = 600000 };
 
 /* If the transfer on `s` should go again, hold it for its backoff and
  * return 1; it keeps no slot while it waits. */
@@ -841,16 +884,20 @@ static int defer_retry(uvfetch_t *f, struct slot *s) {
   curl_off_t after = -1;
   unsigned shift;
 
-  if (f->closing || t->attempts > f->opt.retries || !transient(&t->result))
+  if (f->closing || t->retried >= f->opt.retries || !transient(&t->result))
     return 0;
-  shift = t->attempts - 1 < 20 ? t->attempts - 1 : 20;
+  shift = t->retried < 20 ? t->retried : 20;
   delay = (uint64_t)f->opt.retry_delay_ms << shift;
-  if (delay > 600000)
-    delay = 600000;
+  if (delay > RETRY_CAP_MS)
+    delay = RETRY_CAP_MS;
   /* Full jitter on the upper half: retries of many URLs that failed
    * together do not come back together. */
   delay = delay / 2 + next_random(f) % (delay / 2 + 1);
+  /* A server's Retry-After wins over a shorter backoff, up to the same
+   * cap: a day's wait, or an overflowing one, is not obeyed. */
   curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &after);
+  if (after > RETRY_CAP_MS / 1000)
+    after = RETRY_CAP_MS / 1000;
   if (after > 0 && (uint64_t)after * 1000 > delay)
     delay = (uint64_t)after * 1000;
   if (f->opt.retry_max_time_ms > 0 &&
@@ -858,6 +905,7 @@ static int defer_retry(uvfetch_t *f, struct slot *s) {
     return 0;
   if (uvfetch__sched_defer(&f->sched, &t->q, now + delay) != 0)
     return 0;
+  t->retried++;
   reset_attempt(t);
   return 1;
 }
@@ -875,60 +923,69 @@ static void on_sched_timer(uv_timer_t *handle) {
 
 /* ---- HTTP/2 connections: one write per turn, not one per request ------- */
 
-static struct sock *sock_find(uvfetch_t *f, curl_socket_t fd);
-
 /* libcurl 7.88 writes each new HTTP/2 stream's request in a TLS record and
  * a send of its own, so fifty requests started together went out as fifty
  * packets, each waking the server. Corking a multiplexed connection's
  * socket while libcurl runs, and uncorking it when libcurl returns, sends
- * them together: the delay is the length of one call into libcurl. */
-static void mux_cork(uvfetch_t *f, int on) {
+ * them together: the delay is the length of one call into libcurl.
+ *
+ * Only sockets the call is likely to write to are corked, so that a call
+ * costs the same whatever the number of connections: the socket of a
+ * poll event, and, for a timeout call (where new transfers start), the
+ * HTTP/2 sockets that had events since the last one: their completions
+ * are what started the new transfers, which go on the same connections. */
+static void cork(struct sock *k, int on) {
 #ifdef TCP_CORK
-  struct sock *k;
-
-  for (k = f->mux; k != NULL; k = k->mux_next)
-    setsockopt(k->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+  setsockopt(k->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
 #else
-  (void)f;
+  (void)k;
   (void)on;
 #endif
 }
 
-/* Note the connection a finished HTTP/2 transfer used as multiplexed. Asked
- * of the transfer that opened it, or of any while none is known. */
+static void hot_add(uvfetch_t *f, struct sock *k) {
+  if (k->hot)
+    return;
+  k->hot = 1;
+  k->hot_prev = NULL;
+  k->hot_next = f->hot;
+  if (f->hot != NULL)
+    f->hot->hot_prev = k;
+  f->hot = k;
+}
+
+static void hot_remove(uvfetch_t *f, struct sock *k) {
+  if (!k->hot)
+    return;
+  if (k->hot_prev != NULL)
+    k->hot_prev->hot_next = k->hot_next;
+  else
+    f->hot = k->hot_next;
+  if (k->hot_next != NULL)
+    k->hot_next->hot_prev = k->hot_prev;
+  k->hot = 0;
+}
+
+static void cork_hot(uvfetch_t *f, int on) {
+  struct sock *k;
+
+  for (k = f->hot; k != NULL; k = k->hot_next)
+    cork(k, on);
+}
+
+/* Note the connection a finished HTTP/2 transfer opened as multiplexed. */
 static void mux_learn(uvfetch_t *f, struct slot *s) {
-  curl_socket_t fd = CURL_SOCKET_BAD;
   long connects = 0;
   struct sock *k;
 
   if (s->t->result.http_version != 20)
     return;
   curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects);
-  if (connects == 0 && f->mux != NULL)
+  if (connects == 0)
     return;
-  if (curl_easy_getinfo(s->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK)
-    return;
-  k = sock_find(f, fd);
-  if (k == NULL || !k->conn || k->mux)
-    return;
-  k->mux = 1;
-  k->mux_prev = NULL;
-  k->mux_next = f->mux;
-  if (f->mux != NULL)
-    f->mux->mux_prev = k;
-  f->mux = k;
-}
-
-static void mux_forget(uvfetch_t *f, struct sock *k) {
-  if (!k->mux)
-    return;
-  if (k->mux_prev != NULL)
-    k->mux_prev->mux_next = k->mux_next;
-  else
-    f->mux = k->mux_next;
-  if (k->mux_next != NULL)
-    k->mux_next->mux_prev = k->mux_prev;
-  k->mux = 0;
+  k = sock_find(f, s->read_fd);
+  if (k != NULL && k->established)
+    k->mux = 1;
 }
 
 /* Every finished transfer, after every socket_action. */
@@ -951,7 +1008,8 @@ static void drain(uvfetch_t *f) {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
     s = (struct slot *)priv;
     t = s->t;
-    fill_result(t, s, rc, 0);
+    /* A socket that could not be watched failed the connect: say why. */
+    fill_result(t, s, rc, rc != CURLE_OK ? s->fail : 0);
     mux_learn(f, s);
     uvfetch__sched_finished(&f->sched, &t->q);
     if (restart_stale(f, s, rc) || wait_for_fd(f, s) || defer_retry(f, s)) {
@@ -967,12 +1025,30 @@ static void drain(uvfetch_t *f) {
   pump(f);
 }
 
-static void socket_action(uvfetch_t *f, curl_socket_t fd, int flags) {
+/* One call into libcurl for a socket's events, or for its timeout when `k`
+ * is NULL, then every transfer it finished. */
+static void socket_action(uvfetch_t *f, struct sock *k, int flags) {
+  curl_socket_t fd = k != NULL ? k->fd : CURL_SOCKET_TIMEOUT;
   int running = 0;
 
-  mux_cork(f, 1);
-  curl_multi_socket_action(f->multi, fd, flags, &running);
-  mux_cork(f, 0);
+  if (k == NULL) {
+    cork_hot(f, 1);
+    curl_multi_socket_action(f->multi, fd, flags, &running);
+    /* Uncorked and forgotten: sockets libcurl closed meanwhile left the
+     * list as they went. */
+    cork_hot(f, 0);
+    while (f->hot != NULL)
+      hot_remove(f, f->hot);
+  } else if (k->mux) {
+    hot_add(f, k);
+    cork(k, 1);
+    curl_multi_socket_action(f->multi, fd, flags, &running);
+    /* libcurl may have closed it: uncork only what is still ours. */
+    if (sock_find(f, fd) == k)
+      cork(k, 0);
+  } else {
+    curl_multi_socket_action(f->multi, fd, flags, &running);
+  }
   drain(f);
 }
 
@@ -1002,7 +1078,7 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
       flags |= CURL_CSELECT_OUT;
   }
   enter(f);
-  socket_action(f, k->fd, flags);
+  socket_action(f, k, flags);
   leave(f);
 }
 
@@ -1010,7 +1086,7 @@ static void on_timer(uv_timer_t *handle) {
   uvfetch_t *f = container_of(handle, uvfetch_t, timer);
 
   enter(f);
-  socket_action(f, CURL_SOCKET_TIMEOUT, 0);
+  socket_action(f, NULL, 0);
   leave(f);
 }
 
@@ -1029,7 +1105,7 @@ static void on_kick(uv_idle_t *handle) {
   }
   if (f->want_timeout) {
     f->want_timeout = 0;
-    socket_action(f, CURL_SOCKET_TIMEOUT, 0);
+    socket_action(f, NULL, 0);
   }
   if (!f->want_pump && !f->want_timeout && !f->want_reap)
     uv_idle_stop(&f->kick);
@@ -1072,10 +1148,39 @@ static void on_sock_closed(uv_handle_t *handle) {
   handle_closed(f);
 }
 
-static void sock_close(uvfetch_t *f, struct sock *k) {
-  mux_forget(f, k);
+/* Let go of a socket's poll handle: stopped first, so that libuv never
+ * asks epoll about a descriptor that may be closed already; freed in its
+ * close callback. The socket itself is libcurl's to close. */
+static void sock_retire(uvfetch_t *f, struct sock *k) {
+  if (k->events != 0)
+    uv_poll_stop(&k->poll);
+  k->events = 0;
+  hot_remove(f, k);
   f->socks[k->fd] = NULL;
   uv_close((uv_handle_t *)&k->poll, on_sock_closed);
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events);
+
+/* Poll for `want`, restarting only on a change (uv_poll_start in libuv
+ * 1.44 re-registers with epoll every time). The handle keeps the loop
+ * alive only while libcurl wants something of it. */
+static int sock_watch(struct sock *k, int want) {
+  int err;
+
+  k->wanted = want;
+  if (want == 0) {
+    uv_unref((uv_handle_t *)&k->poll);
+    return 0;
+  }
+  uv_ref((uv_handle_t *)&k->poll);
+  if (want == k->events)
+    return 0;
+  err = uv_poll_start(&k->poll, want, on_poll);
+  if (err != 0)
+    return err;
+  k->events = want;
+  return 0;
 }
 
 /* A poll handle for fd in *out: 0, UVFETCH_ENOMEM or a libuv error. */
@@ -1156,32 +1261,29 @@ static void reap(uvfetch_t *f) {
   pump(f);
 }
 
-/* curl says what to watch on a socket. A poll handle lives as long as the
- * socket: CURL_POLL_REMOVE only stops it, because a kept-alive connection
- * is usually watched again soon and re-creating the handle costs system
- * calls. The mask is restarted only when it changes (uv_poll_start in
- * libuv 1.44 re-registers with epoll every time). */
+/* curl says what to watch on a socket. An established connection's poll
+ * handle lives as long as the socket: CURL_POLL_REMOVE only unreferences
+ * it, because a kept-alive connection is usually watched again soon, and
+ * stopping and restarting its poll would cost two epoll_ctl calls per
+ * request. It stays polled, and stops only if it stirs while idle
+ * (on_poll). Any other socket may be closed behind our back right after
+ * CURL_POLL_REMOVE (a connect given up, the resolver's socketpair), so
+ * its handle goes at once. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
                      void *socketp) {
   uvfetch_t *f = userp;
   struct sock *k = sock_find(f, fd);
+  char *priv = NULL;
   int want = 0;
   int err;
 
   if (what == CURL_POLL_REMOVE) {
     if (k == NULL)
       return 0;
-    k->wanted = 0;
-    /* A kept-alive connection is idle between two requests: stopping and
-     * restarting its poll would cost two epoll_ctl calls per request.
-     * It stays polled, unreferenced so that it keeps no loop alive, and
-     * stops only if it stirs while idle (on_poll). Other sockets (the
-     * resolver's) may close unannounced: they stop now. */
-    if (!k->conn && k->events != 0) {
-      uv_poll_stop(&k->poll);
-      k->events = 0;
-    }
-    uv_unref((uv_handle_t *)&k->poll);
+    if (k->established)
+      sock_watch(k, 0);
+    else
+      sock_retire(f, k);
     return 0;
   }
   if (k == NULL) {
@@ -1191,20 +1293,21 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
       return 0;
     }
   }
-  if (what & CURL_POLL_IN)
+  if (what & CURL_POLL_IN) {
     want |= UV_READABLE;
+    if (k->opened && !k->established) {
+      /* The transfer that made the connection: mux_learn asks it. */
+      k->established = 1;
+      curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+      if (priv != NULL)
+        ((struct slot *)priv)->read_fd = fd;
+    }
+  }
   if (what & CURL_POLL_OUT)
     want |= UV_WRITABLE;
-  k->wanted = want;
-  uv_ref((uv_handle_t *)&k->poll);
-  if (want != k->events) {
-    err = uv_poll_start(&k->poll, want, on_poll);
-    if (err != 0) {
-      fail_socket(f, easy, err);
-      return 0;
-    }
-    k->events = want;
-  }
+  err = sock_watch(k, want);
+  if (err != 0)
+    fail_socket(f, easy, err);
   return 0;
 }
 
@@ -1214,11 +1317,8 @@ static int on_closesocket(void *clientp, curl_socket_t fd) {
   uvfetch_t *f = clientp;
   struct sock *k = sock_find(f, fd);
 
-  if (k != NULL) {
-    if (k->events != 0)
-      uv_poll_stop(&k->poll);
-    sock_close(f, k);
-  }
+  if (k != NULL)
+    sock_retire(f, k);
   return close(fd);
 }
 
@@ -1787,7 +1887,7 @@ static void teardown(uvfetch_t *f) {
     f->multi = NULL;
     for (i = 0; i < f->nsocks; i++) {
       if (f->socks[i] != NULL)
-        sock_close(f, f->socks[i]);
+        sock_retire(f, f->socks[i]);
     }
     uv_close((uv_handle_t *)&f->timer, on_handle_closed);
     uv_close((uv_handle_t *)&f->sched_timer, on_handle_closed);
