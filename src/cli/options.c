@@ -1,6 +1,9 @@
-/* The command line. One table, sorted by long name, is the only list of
- * options: the parser looks names up in it, --help prints it, and the man
- * page's option list is generated from it. */
+/* The option table: every option with its setter (which checks and
+ * stores its value) and its documentation, and the checks that span
+ * options. One table, sorted by long name, is the only list of options:
+ * the parser (cmdline.c) looks names up in it, --help prints it, and the
+ * man page's option list is generated from it. Calls down only: the
+ * template and shard parsers that check a value. */
 #include "options.h"
 
 #include <errno.h>
@@ -22,26 +25,9 @@
 #define SPEED_TIME_DEFAULT 30
 #define SPEED_LIMIT_DEFAULT 1
 
-/* Where option descriptions start in --help. */
-#define HELP_COLUMN 30
-
-/* Where a handler reports: the option as the user spelled it, and room
- * for one line naming the problem. */
-struct cli_parse_ctx_s {
-  const char *name;
-  char *err;
-  size_t errlen;
-  int argc;            /* bounds how many -H there can be */
-  int speed_limit_set; /* --speed-limit given */
-  int speed_time_set;  /* --speed-time given */
-};
-
 typedef cli_parse_ctx_t parse_ctx_t;
 
-static int fail(parse_ctx_t *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int fail(parse_ctx_t *ctx, const char *fmt, ...) {
+int cli_options_fail(parse_ctx_t *ctx, const char *fmt, ...) {
   va_list ap;
 
   va_start(ap, fmt);
@@ -61,10 +47,11 @@ static int parse_integer(const char *value, long long min, long long max,
   if (value[0] == '\0' ||
       !(value[0] == '-' || (value[0] >= '0' && value[0] <= '9')) ||
       *end != '\0' || errno == ERANGE || v < min || v > max) {
-    return fail(ctx,
-                "bad value '%s' for '%s': expected a whole number from "
-                "%lld to %lld",
-                value, ctx->name, min, max);
+    return cli_options_fail(
+        ctx,
+        "bad value '%s' for '%s': expected a whole number from "
+        "%lld to %lld",
+        value, ctx->name, min, max);
   }
   *out = v;
   return 0;
@@ -99,16 +86,17 @@ static int parse_seconds(const char *value, long *ms, parse_ctx_t *ctx) {
   return 0;
 
 bad:
-  return fail(ctx,
-              "bad value '%s' for '%s': expected seconds from 0 to %.0f "
-              "(fractions allowed)",
-              value, ctx->name, SECONDS_MAX);
+  return cli_options_fail(
+      ctx,
+      "bad value '%s' for '%s': expected seconds from 0 to %.0f "
+      "(fractions allowed)",
+      value, ctx->name, SECONDS_MAX);
 }
 
 /* A value that names something (a file, a directory) cannot be empty. */
 static int need_value(const char *value, const char *what, parse_ctx_t *ctx) {
   if (value[0] == '\0')
-    return fail(ctx, "option '%s' needs %s", ctx->name, what);
+    return cli_options_fail(ctx, "option '%s' needs %s", ctx->name, what);
   return 0;
 }
 
@@ -146,16 +134,17 @@ static int set_header(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
 
   if (name == 0 || (value[name] != ':' && value[name] != ';') ||
       strpbrk(value, "\r\n") != NULL) {
-    return fail(ctx,
-                "bad value '%s' for '%s': expected \"Name: value\" on one "
-                "line",
-                value, ctx->name);
+    return cli_options_fail(
+        ctx,
+        "bad value '%s' for '%s': expected \"Name: value\" on one "
+        "line",
+        value, ctx->name);
   }
   if (cfg->headers == NULL) {
     /* At most one header per argument, and the NULL at the end. */
     cfg->headers = calloc((size_t)ctx->argc + 1, sizeof(*cfg->headers));
     if (cfg->headers == NULL)
-      return fail(ctx, "out of memory");
+      return cli_options_fail(ctx, "out of memory");
   }
   cfg->headers[cfg->nheaders++] = value;
   cfg->fetch.headers = cfg->headers;
@@ -179,7 +168,7 @@ static int set_http2(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
 
 static int set_input(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   if (cfg->input != NULL)
-    return fail(ctx, "option '%s' given twice", ctx->name);
+    return cli_options_fail(ctx, "option '%s' given twice", ctx->name);
   if (need_value(value, "a file name", ctx) < 0)
     return -1;
   cfg->input = value;
@@ -330,10 +319,11 @@ static int set_rate(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   return 0;
 
 bad:
-  return fail(ctx,
-              "bad value '%s' for '%s': expected N/s, N/m, N/h or N/d "
-              "(N from 1 to 1000000000; a bare N is per hour)",
-              value, ctx->name);
+  return cli_options_fail(
+      ctx,
+      "bad value '%s' for '%s': expected N/s, N/m, N/h or N/d "
+      "(N from 1 to 1000000000; a bare N is per hour)",
+      value, ctx->name);
 }
 
 static int set_retry(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
@@ -362,10 +352,11 @@ static int set_sha256(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
 
 static int set_shard(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   if (cli_shard_parse(value, &cfg->shard) < 0) {
-    return fail(ctx,
-                "bad value '%s' for '%s': expected K/N with 0 <= K < N "
-                "<= 4294967296",
-                value, ctx->name);
+    return cli_options_fail(
+        ctx,
+        "bad value '%s' for '%s': expected K/N with 0 <= K < N "
+        "<= 4294967296",
+        value, ctx->name);
   }
   return 0;
 }
@@ -423,7 +414,7 @@ static int set_write_out(cli_config_t *cfg, const char *value,
   char why[160];
 
   if (cli_template_parse(&t, value, strlen(value), why, sizeof(why)) < 0)
-    return fail(ctx, "bad value for '%s': %s", ctx->name, why);
+    return cli_options_fail(ctx, "bad value for '%s': %s", ctx->name, why);
   cli_template_free(&t);
   cfg->write_out = value;
   return 0;
@@ -584,218 +575,17 @@ const cli_option_t *cli_options_table(size_t *n) {
   return options;
 }
 
-static const cli_option_t *find_long(const char *name, size_t len) {
-  size_t i;
-
-  for (i = 0; i < NOPTIONS; i++) {
-    if (strlen(options[i].name) == len &&
-        memcmp(options[i].name, name, len) == 0)
-      return &options[i];
-  }
-  return NULL;
-}
-
-static const cli_option_t *find_short(char letter) {
-  size_t i;
-
-  for (i = 0; i < NOPTIONS; i++) {
-    if (options[i].letter == letter)
-      return &options[i];
-  }
-  return NULL;
-}
-
-/* "--name", "--name=value" or "--name value". Returns how many extra
- * arguments were used (0 or 1), or -1 on error. */
-static int parse_long(cli_config_t *cfg, char *arg, char *next,
-                      parse_ctx_t *ctx) {
-  const char *name = arg + 2;
-  const char *eq = strchr(name, '=');
-  size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-  const cli_option_t *opt = find_long(name, len);
-  char spelled[64];
-
-  if (opt == NULL) {
-    return fail(ctx, "unknown option '%.*s' (see uvfetch --help)",
-                (int)(len + 2), arg);
-  }
-  snprintf(spelled, sizeof(spelled), "--%s", opt->name);
-  ctx->name = spelled;
-  if (opt->metavar == NULL) {
-    if (eq != NULL)
-      return fail(ctx, "option '%s' takes no value", ctx->name);
-    return opt->set(cfg, NULL, ctx);
-  }
-  if (eq != NULL)
-    return opt->set(cfg, eq + 1, ctx);
-  if (next == NULL) {
-    return fail(ctx, "option '%s' needs a value %s (see uvfetch --help)",
-                ctx->name, opt->metavar);
-  }
-  if (opt->set(cfg, next, ctx) < 0)
-    return -1;
-  return 1;
-}
-
-/* "-k", "-j4", "-j 4", or a cluster like "-kj4". Returns how many extra
- * arguments were used (0 or 1), or -1 on error. */
-static int parse_short(cli_config_t *cfg, char *arg, char *next,
-                       parse_ctx_t *ctx) {
-  const char *p;
-
-  for (p = arg + 1; *p != '\0'; p++) {
-    const cli_option_t *opt = find_short(*p);
-    char spelled[3] = {'-', *p, '\0'};
-
-    if (opt == NULL) {
-      return fail(ctx, "unknown option '%s' (see uvfetch --help)", spelled);
-    }
-    ctx->name = spelled;
-    if (opt->metavar == NULL) {
-      if (opt->set(cfg, NULL, ctx) < 0)
-        return -1;
-      continue;
-    }
-    if (p[1] != '\0')
-      return opt->set(cfg, p + 1, ctx);
-    if (next == NULL) {
-      return fail(ctx, "option '%s' needs a value %s (see uvfetch --help)",
-                  spelled, opt->metavar);
-    }
-    if (opt->set(cfg, next, ctx) < 0)
-      return -1;
-    return 1;
-  }
-  return 0;
-}
-
 /* What depends on more than one option. */
-static int finish(cli_config_t *cfg, parse_ctx_t *ctx) {
+int cli_options_finish(cli_config_t *cfg, parse_ctx_t *ctx) {
   if (cfg->json && cfg->write_out != NULL) {
     ctx->name = "--write-out";
-    return fail(ctx, "options '--json' and '--write-out' cannot be used "
-                     "together");
+    return cli_options_fail(ctx,
+                            "options '--json' and '--write-out' cannot be used "
+                            "together");
   }
   if (ctx->speed_limit_set && !ctx->speed_time_set)
     cfg->fetch.low_speed_time = SPEED_TIME_DEFAULT;
   if (ctx->speed_time_set && !ctx->speed_limit_set)
     cfg->fetch.low_speed_limit = SPEED_LIMIT_DEFAULT;
   return 0;
-}
-
-int cli_options_parse(cli_config_t *cfg, int argc, char **argv, char *err,
-                      size_t errlen) {
-  parse_ctx_t ctx;
-  int only_urls = 0;
-  int i;
-
-  memset(&ctx, 0, sizeof(ctx));
-  ctx.err = err;
-  ctx.errlen = errlen;
-  ctx.argc = argc;
-  memset(cfg, 0, sizeof(*cfg));
-  uvfetch_options_init(&cfg->fetch);
-  cfg->progress = -1;
-  /* URL arguments are gathered at the front of argv + 1: slot nurls is
-   * never ahead of the argument being read, and options are stored as
-   * pointers to their strings, not to their slots. */
-  cfg->urls = argv + 1;
-
-  for (i = 1; i < argc; i++) {
-    char *arg = argv[i];
-    char *next = i + 1 < argc ? argv[i + 1] : NULL;
-    int used;
-
-    if (only_urls || arg[0] != '-' || arg[1] == '\0') {
-      cfg->urls[cfg->nurls++] = arg;
-      continue;
-    }
-    if (strcmp(arg, "--") == 0) {
-      only_urls = 1;
-      continue;
-    }
-    if (arg[1] == '-')
-      used = parse_long(cfg, arg, next, &ctx);
-    else
-      used = parse_short(cfg, arg, next, &ctx);
-    if (used < 0)
-      return -1;
-    i += used;
-  }
-  return finish(cfg, &ctx);
-}
-
-void cli_options_free(cli_config_t *cfg) {
-  free(cfg->headers);
-  cfg->headers = NULL;
-  cfg->fetch.headers = NULL;
-}
-
-/* One option's head as --help writes it: "  -j, --parallel N". */
-static void option_head(const cli_option_t *opt, char *buf, size_t len) {
-  if (opt->letter != 0) {
-    snprintf(buf, len, "  -%c, --%s%s%s", opt->letter, opt->name,
-             opt->metavar ? " " : "", opt->metavar ? opt->metavar : "");
-  } else {
-    snprintf(buf, len, "      --%s%s%s", opt->name, opt->metavar ? " " : "",
-             opt->metavar ? opt->metavar : "");
-  }
-}
-
-void cli_options_usage(FILE *out) {
-  size_t i;
-
-  fputs("Usage: uvfetch [OPTIONS] [URL...]\n"
-        "Fetch many URLs at once and print one line for each.\n"
-        "\n"
-        "URLs come from the arguments, then from -i FILE; with neither, "
-        "from standard\n"
-        "input. One URL a line; blank lines and lines starting with '#' "
-        "are skipped.\n"
-        "\n"
-        "Options (SEC may have a fraction, as in 0.5):\n",
-        out);
-  for (i = 0; i < NOPTIONS; i++) {
-    const cli_option_t *opt = &options[i];
-    char head[64];
-
-    option_head(opt, head, sizeof(head));
-    if (strlen(head) < HELP_COLUMN)
-      fprintf(out, "%-*s%s\n", HELP_COLUMN, head, opt->help);
-    else
-      fprintf(out, "%s\n%*s%s\n", head, HELP_COLUMN, "", opt->help);
-  }
-  fputs("\n"
-        "Output, one line per URL in completion order (--ordered: input "
-        "order):\n"
-        "  URL<TAB>BYTES                        fetched (any HTTP status)\n"
-        "  URL<TAB>-<TAB>ERROR<TAB>MESSAGE      failed\n"
-        "  URL<TAB>BYTES<TAB>ERROR<TAB>MESSAGE  fetched, but failed (-f, "
-        "or not saved)\n"
-        "--retry, -o and --sha256 each add a field after BYTES: attempts, "
-        "saved path,\n"
-        "SHA-256 ('-' when there is none). Tabs, newlines, other control "
-        "bytes and\n"
-        "backslashes in a field are escaped as \\t, \\n, \\xHH and \\\\. "
-        "With --json,\n"
-        "each line is an object with url, effective_url, ordinal, ok, "
-        "error,\n"
-        "curl_code, message, http_code, http_version, redirects, bytes, "
-        "wire_bytes,\n"
-        "total_time, ttfb, attempts, start_time, dns_time, connect_time, "
-        "tls_time,\n"
-        "slot, and saved and sha256 when asked for.\n"
-        "\n"
-        "-w TEMPLATE writes TEMPLATE per URL, with \\t, \\n, \\\\, %% and "
-        "these %{...}:\n"
-        "  url url_effective size size_download http_code http_version "
-        "num_redirects\n"
-        "  time_total time_starttransfer time_namelookup time_connect "
-        "time_appconnect\n"
-        "  errormsg exitcode error attempts ordinal saved sha256\n"
-        "\n"
-        "Exit status: 0 every URL fetched, 1 some URL failed, 2 usage "
-        "error,\n"
-        "130 interrupted (SIGINT), 143 terminated (SIGTERM).\n",
-        out);
 }

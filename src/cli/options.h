@@ -1,5 +1,6 @@
-/* The command line: one alphasorted option table drives parsing, the
- * --help text and the man page's option list.
+/* The command line: one alphasorted option table (options.c) drives
+ * parsing (cmdline.c), the --help text and the man page's option list
+ * (manpage.c).
  */
 #ifndef UVFETCH_CLI_OPTIONS_H
 #define UVFETCH_CLI_OPTIONS_H
@@ -31,8 +32,20 @@ typedef struct cli_config_s {
   int nurls;
 } cli_config_t;
 
-/* One option. `set` is private to options.c. */
-typedef struct cli_parse_ctx_s cli_parse_ctx_t;
+/* Where a setter reports: the option as the user spelled it, and room
+ * for one line naming the problem. The parser's state, handed to the
+ * setters in the table. */
+typedef struct cli_parse_ctx_s {
+  const char *name;
+  char *err;
+  size_t errlen;
+  int argc;            /* bounds how many -H there can be */
+  int speed_limit_set; /* --speed-limit given */
+  int speed_time_set;  /* --speed-time given */
+} cli_parse_ctx_t;
+
+/* One option. `set` stores the value (NULL for an option that takes
+ * none) into cfg; returns 0, or -1 after cli_options_fail. */
 typedef int (*cli_option_set_fn)(cli_config_t *cfg, const char *value,
                                  cli_parse_ctx_t *ctx);
 
@@ -47,6 +60,15 @@ typedef struct cli_option_s {
 
 /* The table, sorted by long name; *n gets its length. */
 const cli_option_t *cli_options_table(size_t *n);
+
+/* Between the parser and the table: write one line naming the problem
+ * into ctx->err; returns -1. */
+int cli_options_fail(cli_parse_ctx_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The checks and defaults that depend on more than one option, once every
+ * argument is read. Returns 0, or -1 after cli_options_fail. */
+int cli_options_finish(cli_config_t *cfg, cli_parse_ctx_t *ctx);
 
 /* Parse argv into *cfg (which is set to the defaults first). Returns 0, or
  * -1 after writing one line naming the problem into err. Either way, call

@@ -1,4 +1,6 @@
-/* Reading URL lines on the loop. See input.h. */
+/* Reading URL lines on the loop, paused and resumed by the caller. See
+ * input.h. Calls down only: libuv and the line splitter (lines.c); lines
+ * and the end go up through the caller's callbacks. */
 #include "input/input.h"
 #include "util/container.h"
 

@@ -1,4 +1,6 @@
-/* The journal of records. See journal.h. */
+/* The journal of records: appending each record, and reading back the
+ * URLs done at start. See journal.h. Calls down only: the JSON reader
+ * (jsonscan.c), the URL set (urlset.c) and the system's file calls. */
 #include "input/journal.h"
 
 #include <errno.h>

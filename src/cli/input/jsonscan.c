@@ -1,4 +1,5 @@
-/* Reading back flat JSON objects. See jsonscan.h. */
+/* Reading back flat JSON objects, the journal's lines. See jsonscan.h.
+ * Pure code; calls nothing but the string builder (util/str.c). */
 #include "input/jsonscan.h"
 
 #include <string.h>

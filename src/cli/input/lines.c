@@ -1,4 +1,5 @@
-/* Splitting input bytes into URL lines. See lines.h. */
+/* Splitting input bytes into URL lines. See lines.h. Pure code; calls
+ * nothing. */
 #include "input/lines.h"
 
 #include <stdlib.h>

@@ -1,4 +1,5 @@
-/* Splitting a URL list between runs. See shard.h. */
+/* Splitting a URL list between runs (--shard). See shard.h. Pure code;
+ * calls nothing. */
 #include "input/shard.h"
 
 uint64_t cli_fnv1a64(const void *p, size_t n) {

@@ -1,4 +1,5 @@
-/* A set of URL digests. See urlset.h. */
+/* A set of URL digests, the journal's done URLs. See urlset.h. Pure
+ * memory; calls only SHA-256 (util/sha256.c). */
 #include "input/urlset.h"
 
 #include <stdlib.h>

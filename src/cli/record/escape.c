@@ -1,4 +1,5 @@
-/* Escaping values for TSV and JSON. See escape.h. */
+/* Escaping values for TSV and JSON, so a record stays one line. See
+ * escape.h. Pure code; calls only the string builder (util/str.c). */
 #include "record/escape.h"
 
 static const char hex[] = "0123456789abcdef";

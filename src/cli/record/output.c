@@ -1,4 +1,6 @@
-/* The record formats, TSV, templates and JSON Lines. See output.h. */
+/* The record formats: TSV, --write-out templates and JSON Lines. See
+ * output.h. Pure code; calls down only: the template renderer, the
+ * escapers and the string builder. */
 #include "record/output.h"
 
 #include <inttypes.h>

@@ -1,4 +1,6 @@
-/* The --write-out template language. See template.h. */
+/* The --write-out template language: parsing and rendering. See
+ * template.h. Pure code; calls down only: the escapers, the string
+ * builder and uvfetch_err_name. */
 #include "record/template.h"
 
 #include <inttypes.h>

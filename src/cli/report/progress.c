@@ -1,4 +1,6 @@
-/* The progress line. See progress.h. */
+/* The progress line on standard error. See progress.h. Calls down only:
+ * a libuv timer, write(2) and the tally's number formats; the counts
+ * come up from the caller's function. */
 #include "report/progress.h"
 #include "util/container.h"
 

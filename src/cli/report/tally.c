@@ -1,4 +1,5 @@
-/* The run's numbers. See tally.h. */
+/* The run's numbers and the summary made from them. See tally.h. Pure
+ * counting; calls only stdio and uvfetch_err_name. */
 #include "report/tally.h"
 
 #include <inttypes.h>

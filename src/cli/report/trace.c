@@ -1,4 +1,6 @@
-/* The Chrome trace-event file. See trace.h. */
+/* The Chrome trace-event file (--trace). See trace.h. Calls down only:
+ * the buffered writer (util/outbuf.c), the JSON escaper and the string
+ * builder. */
 #include "report/trace.h"
 
 #include <errno.h>

@@ -1,4 +1,6 @@
-/* Saving bodies into a directory. See save.h. */
+/* Saving bodies into --output-dir without blocking the loop. See save.h.
+ * Calls down only: libuv's file requests, the system's file calls and the
+ * file namer (savename.c); a sink's end goes up through its callback. */
 #include "save/save.h"
 #include "util/container.h"
 

@@ -1,4 +1,5 @@
-/* Naming a saved body. See savename.h. */
+/* Naming a saved body after its URL. See savename.h. Pure code; calls
+ * only SHA-256 (util/sha256.c). */
 #include "save/savename.h"
 
 #include <string.h>

@@ -1,4 +1,6 @@
-/* A buffered writer for standard output. See outbuf.h. */
+/* A buffered writer for standard output (and the trace file), flushed
+ * before the loop waits. See outbuf.h. Calls only libuv and write(2); a
+ * write error goes up through the caller's callback. */
 #include "util/outbuf.h"
 #include "util/container.h"
 

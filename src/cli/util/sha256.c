@@ -1,4 +1,5 @@
-/* SHA-256, written from FIPS 180-4. See sha256.h. */
+/* SHA-256, written from FIPS 180-4. See sha256.h. Pure code; calls
+ * nothing. */
 #include "util/sha256.h"
 
 #include <string.h>

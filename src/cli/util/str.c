@@ -1,4 +1,5 @@
-/* A growable byte string. See str.h. */
+/* A growable byte string. See str.h. Pure memory; calls only the
+ * allocator. */
 #include "util/str.h"
 
 #include <stdarg.h>
