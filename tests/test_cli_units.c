@@ -59,11 +59,11 @@ static void test_sha256_million_a_in_pieces(void **state) {
   unsigned char d[CLI_SHA256_SIZE];
   char hex[CLI_SHA256_HEX];
   char chunk[997];
-  cli_sha256_t c;
+  cli_sha256_t c = CLI_SHA256_INIT;
   size_t left = 1000000;
 
   memset(chunk, 'a', sizeof(chunk));
-  cli_sha256_init(&c);
+  assert_int_equal(cli_sha256_init(&c), 0);
   /* Pieces of odd sizes cross every block boundary differently. */
   while (left > 0) {
     size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
@@ -75,21 +75,47 @@ static void test_sha256_million_a_in_pieces(void **state) {
   cli_sha256_hex(d, hex);
   assert_string_equal(
       hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  cli_sha256_free(&c);
 }
 
 static void test_sha256_byte_by_byte(void **state) {
   static const char text[] = "The quick brown fox jumps over the lazy dog";
   unsigned char whole[CLI_SHA256_SIZE];
   unsigned char bytes[CLI_SHA256_SIZE];
-  cli_sha256_t c;
+  cli_sha256_t c = CLI_SHA256_INIT;
   size_t i;
 
   cli_sha256(text, strlen(text), whole);
-  cli_sha256_init(&c);
+  assert_int_equal(cli_sha256_init(&c), 0);
   for (i = 0; i < strlen(text); i++)
     cli_sha256_update(&c, text + i, 1);
   cli_sha256_final(&c, bytes);
   assert_memory_equal(whole, bytes, CLI_SHA256_SIZE);
+  cli_sha256_free(&c);
+}
+
+/* A body that starts over (a retry) initialises the same state again,
+ * after some bytes or after a final: the digest is of the new bytes only. */
+static void test_sha256_restart(void **state) {
+  unsigned char d[CLI_SHA256_SIZE];
+  char hex[CLI_SHA256_HEX];
+  cli_sha256_t c = CLI_SHA256_INIT;
+
+  assert_int_equal(cli_sha256_init(&c), 0);
+  cli_sha256_update(&c, "half a body", 11);
+  assert_int_equal(cli_sha256_init(&c), 0);
+  cli_sha256_update(&c, "abc", 3);
+  cli_sha256_final(&c, d);
+  cli_sha256_hex(d, hex);
+  assert_string_equal(
+      hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert_int_equal(cli_sha256_init(&c), 0);
+  cli_sha256_final(&c, d);
+  cli_sha256_hex(d, hex);
+  assert_string_equal(
+      hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  cli_sha256_free(&c);
+  cli_sha256_free(&c); /* twice is harmless */
 }
 
 /* ---- templates ---------------------------------------------------------- */
@@ -373,6 +399,7 @@ int main(void) {
       cmocka_unit_test(test_sha256_fips_vectors),
       cmocka_unit_test(test_sha256_million_a_in_pieces),
       cmocka_unit_test(test_sha256_byte_by_byte),
+      cmocka_unit_test(test_sha256_restart),
       cmocka_unit_test(test_template_values),
       cmocka_unit_test(test_template_errors),
       cmocka_unit_test(test_escape_tsv),

@@ -20,6 +20,7 @@ void cli_urls_init(cli_urls_t *u, uvfetch_t *fetch, cli_tally_t *tally,
 }
 
 void cli_urls_free_job(cli_job_t *job) {
+  cli_sha256_free(&job->sha);
   free(job);
 }
 
@@ -39,8 +40,10 @@ static int on_body(uvfetch_t *f, void *data, const char *buf, size_t len) {
   cli_job_t *job = data;
 
   if (buf == NULL) {
-    if (job->hashing)
-      cli_sha256_init(&job->sha);
+    /* Starting over reuses the digest's memory; should libcrypto still
+     * fail, the record goes without a digest rather than a wrong one. */
+    if (job->hashing && cli_sha256_init(&job->sha) < 0)
+      job->hashing = 0;
     if (job->sink != NULL)
       cli_sink_restart(job->sink);
     return 0;
@@ -70,12 +73,15 @@ static cli_job_t *new_job(cli_urls_t *u, uint64_t ordinal, const char *text,
   }
   if (u->hashing) {
     job->hashing = 1;
-    cli_sha256_init(&job->sha);
+    if (cli_sha256_init(&job->sha) < 0) {
+      free(job);
+      return NULL;
+    }
   }
   if (u->saver != NULL && !refused) {
     job->sink = cli_sink_new(u->saver, text, len);
     if (job->sink == NULL) {
-      free(job);
+      cli_urls_free_job(job);
       return NULL;
     }
   }
