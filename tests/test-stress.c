@@ -9,8 +9,8 @@
  *
  * Each seed is one test, named after it. Environment:
  *   UVFETCH_STRESS_SEED=N   run only seed N (replays a failure)
- *   UVFETCH_STRESS_SEEDS=K  run seeds 1..K (default 8; 2 under valgrind)
- *   UVFETCH_STRESS_OPS=M    operations per seed (default 200; 80 under
+ *   UVFETCH_STRESS_SEEDS=K  run seeds 1..K (default 8; 4 under valgrind)
+ *   UVFETCH_STRESS_OPS=M    operations per seed (default 200; 100 under
  *                           valgrind)
  */
 #include <setjmp.h>
@@ -559,7 +559,7 @@ static void run_seed(void **state) {
   S.seed = next_seed;
   S.rng = (next_seed * 0x9e3779b97f4a7c15ULL) | 1;
   S.valgrind = valgrind_running();
-  ops = env_long("UVFETCH_STRESS_OPS", S.valgrind ? 80 : 200);
+  ops = env_long("UVFETCH_STRESS_OPS", S.valgrind ? 100 : 200);
   S.ops_left = ops;
   S.max_items = (size_t)ops * 9 + 1;
   S.items = calloc(S.max_items, sizeof(*S.items));
@@ -662,7 +662,7 @@ int main(void) {
   if (getenv("UVFETCH_STRESS_SEED") != NULL) {
     nseeds = 1;
   } else {
-    nseeds = env_long("UVFETCH_STRESS_SEEDS", valgrind_running() ? 2 : 8);
+    nseeds = env_long("UVFETCH_STRESS_SEEDS", valgrind_running() ? 4 : 8);
   }
   tests = calloc((size_t)nseeds, sizeof(*tests));
   seeds = calloc((size_t)nseeds, sizeof(*seeds));
