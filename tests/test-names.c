@@ -1,0 +1,395 @@
+/* Names: hosts reached through a DNS server, as users reach theirs, and the
+ * ways a lookup fails. tests/netns.sh runs the suite in a namespace where
+ * every *.test name resolves to 127.0.0.1 through dnsmasq and
+ * tests/dnsserver.py, and where the names in fault.test fail on purpose;
+ * it says so with UVFETCH_TEST_DNS=1. Without it every test here skips.
+ *
+ * Each test ends, as every test does, by closing the fetcher and asserting
+ * that uv_loop_close() returns 0: a lookup must leave nothing on the loop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "fixture.h"
+#include "uvfetch.h"
+
+/* Far above anything a test here needs: the silent name's lookup is the
+ * slowest, and connect_timeout_ms bounds it. Only a hang reaches this. */
+#define NEVER_MS 15000
+
+static int have_dns(void) {
+  const char *dns = getenv("UVFETCH_TEST_DNS");
+
+  return dns != NULL && strcmp(dns, "1") == 0;
+}
+
+/* Skips the test, with the reason, outside tests/netns.sh's namespace. */
+#define SKIP_WITHOUT_DNS(fx)                                                   \
+  do {                                                                         \
+    if (!have_dns()) {                                                         \
+      print_message("skipped: needs UVFETCH_TEST_DNS=1, which "                \
+                    "tests/netns.sh sets in a namespace with its own DNS "     \
+                    "server (root and unshare -mn)\n");                        \
+      fx_close_loop(fx);                                                       \
+      skip();                                                                  \
+    }                                                                          \
+  } while (0)
+
+/* Adds http://HOST:PORT/size/BYTES with `tag` as its data. */
+static uint64_t add_named(fixture_t *fx, uintptr_t tag, const char *host,
+                          int port, unsigned bytes) {
+  char url[256];
+
+  snprintf(url, sizeof(url), "http://%s:%d/size/%u", host, port, bytes);
+  return fx_add_url(fx, tag, url);
+}
+
+/* The result tagged `tag` came back whole: `bytes` bytes, status 200. */
+static void assert_fetched(const fixture_t *fx, uintptr_t tag,
+                           unsigned bytes) {
+  const rec_t *r = fx_rec(fx, tag);
+
+  if (!r->ok)
+    print_message("%s: %s (%d)\n", r->url, r->message, r->error);
+  assert_int_equal(r->ok, 1);
+  assert_int_equal(r->error, 0);
+  assert_int_equal(r->http_code, 200);
+  assert_int_equal(r->bytes, bytes);
+}
+
+/* The result tagged `tag` failed to resolve, and its message names the
+ * host, so that a user can tell which of many names failed. */
+static void assert_unresolved(const fixture_t *fx, uintptr_t tag,
+                              const char *host) {
+  const rec_t *r = fx_rec(fx, tag);
+
+  if (r->ok || r->error != UVFETCH_ERESOLVE || !strstr(r->message, host))
+    print_message("%s: ok %d, error %d (%s), \"%s\"\n", r->url, r->ok,
+                  r->error, uvfetch_err_name(r->error), r->message);
+  assert_int_equal(r->ok, 0);
+  assert_int_equal(r->error, UVFETCH_ERESOLVE);
+  assert_non_null(strstr(r->message, host));
+  assert_int_equal(r->http_code, 0);
+  assert_int_equal(r->bytes, 0);
+}
+
+/* Two names, each resolved once: the smallest run that left a handle on
+ * the loop. */
+static void test_two_names(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  fx_open(fx, &opt);
+  add_named(fx, 0, "one.names.test", fx->server.port, 1000);
+  add_named(fx, 1, "two.names.test", fx->server.port, 2000);
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 2);
+  assert_fetched(fx, 0, 1000);
+  assert_fetched(fx, 1, 2000);
+  fx_finish(fx);
+}
+
+/* Two names one after the other, at most one transfer at a time. */
+static void test_two_names_one_at_a_time(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 1;
+  fx_open(fx, &opt);
+  add_named(fx, 0, "one.names.test", fx->server.port, 1000);
+  add_named(fx, 1, "two.names.test", fx->server.port, 2000);
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 2);
+  assert_fetched(fx, 0, 1000);
+  assert_fetched(fx, 1, 2000);
+  fx_finish(fx);
+}
+
+/* Fetches one URL from each of `n` distinct names at once. */
+static void run_many_names(fixture_t *fx, unsigned n, unsigned concurrent) {
+  uvfetch_options_t opt;
+  char host[64];
+  unsigned i;
+
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = concurrent;
+  fx_open(fx, &opt);
+  for (i = 0; i < n; i++) {
+    snprintf(host, sizeof(host), "h%u.names.test", i);
+    add_named(fx, i, host, fx->server.port, 100 + i);
+  }
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, n);
+  for (i = 0; i < n; i++)
+    assert_fetched(fx, i, 100 + i);
+  fx_finish(fx);
+}
+
+static void test_200_names(void **state) {
+  SKIP_WITHOUT_DNS((fixture_t *)*state);
+  run_many_names(*state, 200, 100);
+}
+
+static void test_200_names_one_at_a_time(void **state) {
+  SKIP_WITHOUT_DNS((fixture_t *)*state);
+  run_many_names(*state, 200, 1);
+}
+
+/* ---- faults ----------------------------------------------------------- */
+
+static void test_nxdomain(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  fx_open(fx, &opt);
+  add_named(fx, 0, "nx.fault.test", fx->server.port, 10);
+  add_named(fx, 1, "good.names.test", fx->server.port, 10);
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 2);
+  assert_unresolved(fx, 0, "nx.fault.test");
+  assert_fetched(fx, 1, 10);
+  fx_finish(fx);
+}
+
+static void test_servfail(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  fx_open(fx, &opt);
+  add_named(fx, 0, "servfail.fault.test", fx->server.port, 10);
+  add_named(fx, 1, "good.names.test", fx->server.port, 10);
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 2);
+  assert_unresolved(fx, 0, "servfail.fault.test");
+  assert_fetched(fx, 1, 10);
+  fx_finish(fx);
+}
+
+/* A server that never answers: the C library would give up after about
+ * 2 s (resolv.conf's timeout:1 attempts:2); connect_timeout_ms of 1 s
+ * ends the lookup first, so this is the bound under test. The lookup may
+ * still be running when the fetcher closes, and must not hold the loop.
+ * The time is checked only against a bound no working run comes near. */
+static void test_never_answers(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  uint64_t start;
+  uint64_t took_ms;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  opt.connect_timeout_ms = 1000;
+  fx_open(fx, &opt);
+  start = uv_hrtime();
+  add_named(fx, 0, "silent.fault.test", fx->server.port, 10);
+  add_named(fx, 1, "good.names.test", fx->server.port, 10);
+  fx_run(fx);
+  took_ms = (uv_hrtime() - start) / 1000000;
+
+  fx_assert_each_ordinal_once(fx, 2);
+  assert_unresolved(fx, 0, "silent.fault.test");
+  assert_fetched(fx, 1, 10);
+  assert_true(took_ms < NEVER_MS);
+  fx_finish(fx);
+}
+
+/* An answer 500 ms late is still an answer. */
+static void test_slow_answer(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  opt.connect_timeout_ms = 10000;
+  fx_open(fx, &opt);
+  add_named(fx, 0, "slow.fault.test", fx->server.port, 500);
+  add_named(fx, 1, "good.names.test", fx->server.port, 10);
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 2);
+  assert_fetched(fx, 0, 500);
+  assert_fetched(fx, 1, 10);
+  fx_finish(fx);
+}
+
+/* Twenty addresses, nothing listening on the first nineteen (127.0.0.2 ..
+ * 127.0.0.20; each refuses at once); the twentieth is the server. The
+ * namespace's gai.conf keeps that order through getaddrinfo's sort.
+ * libcurl 7.88 notices most refusals only on its next timer, about a
+ * second later (curl's own tool takes 17 s for this name), so the connect
+ * timeout is set far above that. */
+#define TWENTY_CONNECT_MS 60000
+
+static void test_twenty_addresses(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  unsigned i;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  opt.connect_timeout_ms = TWENTY_CONNECT_MS;
+  fx_open(fx, &opt);
+  for (i = 0; i < 3; i++)
+    add_named(fx, i, "many.fault.test", fx->server.port, 1000 + i);
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 3);
+  for (i = 0; i < 3; i++)
+    assert_fetched(fx, i, 1000 + i);
+  fx_finish(fx);
+}
+
+/* A name with only an AAAA record (::1) reaches a server on ::1 alone. */
+static void test_aaaa_only(void **state) {
+  fixture_t *fx = *state;
+  test_server_t v6;
+  uvfetch_options_t opt;
+
+  SKIP_WITHOUT_DNS(fx);
+  assert_int_equal(test_server_start_on(&v6, "::1"), 0);
+  uvfetch_options_init(&opt);
+  fx_open(fx, &opt);
+  add_named(fx, 0, "v6only.fault.test", v6.port, 600);
+  add_named(fx, 1, "v6only.fault.test", v6.port, 601);
+  fx_run(fx);
+  test_server_stop(&v6);
+
+  fx_assert_each_ordinal_once(fx, 2);
+  assert_fetched(fx, 0, 600);
+  assert_fetched(fx, 1, 601);
+  fx_finish(fx);
+}
+
+/* A name with only an A record; its AAAA lookup answers "no data". */
+static void test_a_only(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  fx_open(fx, &opt);
+  add_named(fx, 0, "v4only.fault.test", fx->server.port, 400);
+  add_named(fx, 1, "v4only.fault.test", fx->server.port, 401);
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 2);
+  assert_fetched(fx, 0, 400);
+  assert_fetched(fx, 1, 401);
+  fx_finish(fx);
+}
+
+/* Every fault at once, among good names: each URL gets one result, and
+ * which result depends on its name alone. The silent name ends when the C
+ * library gives up on it (about 2 s), or at the library's own bound; the
+ * connect timeout is many.fault.test's. */
+static void test_all_faults_together(void **state) {
+  static const struct {
+    const char *host;
+    int resolves;
+  } names[] = {
+      {"nx.fault.test", 0},     {"servfail.fault.test", 0},
+      {"silent.fault.test", 0}, {"slow.fault.test", 1},
+      {"many.fault.test", 1},   {"v4only.fault.test", 1},
+      {"a.names.test", 1},      {"b.names.test", 1},
+  };
+  const size_t nnames = sizeof(names) / sizeof(names[0]);
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  size_t i;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  opt.connect_timeout_ms = TWENTY_CONNECT_MS;
+  fx_open(fx, &opt);
+  for (i = 0; i < 4 * nnames; i++)
+    add_named(fx, i, names[i % nnames].host, fx->server.port,
+              (unsigned)(10 + i));
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 4 * nnames);
+  for (i = 0; i < 4 * nnames; i++) {
+    if (names[i % nnames].resolves)
+      assert_fetched(fx, i, (unsigned)(10 + i));
+    else
+      assert_unresolved(fx, i, names[i % nnames].host);
+  }
+  fx_finish(fx);
+}
+
+/* A thousand URLs on one name that does not exist: a thousand results,
+ * every one of them ERESOLVE. */
+static void test_thousand_urls_one_nxdomain(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  char url[128];
+  size_t unresolved = 0;
+  size_t i;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 100;
+  fx_open(fx, &opt);
+  for (i = 0; i < 1000; i++) {
+    snprintf(url, sizeof(url), "http://nx.fault.test:%d/size/%zu",
+             fx->server.port, i);
+    fx_add_url(fx, i, url);
+  }
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 1000);
+  for (i = 0; i < fx->nrecs; i++) {
+    if (!fx->recs[i].ok && fx->recs[i].error == UVFETCH_ERESOLVE)
+      unresolved++;
+  }
+  assert_int_equal(unresolved, 1000);
+  assert_unresolved(fx, 999, "nx.fault.test");
+  fx_finish(fx);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_two_names, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_two_names_one_at_a_time, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_200_names, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_200_names_one_at_a_time, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_nxdomain, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_servfail, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_never_answers, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_slow_answer, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_twenty_addresses, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_aaaa_only, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_a_only, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_all_faults_together, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_thousand_urls_one_nxdomain,
+                                      fx_setup, fx_teardown),
+  };
+
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
