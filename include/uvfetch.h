@@ -173,12 +173,25 @@ typedef struct uvfetch_options_s {
   unsigned max_per_host;      /* running transfers per host:port; 0: no cap */
   double rate;                /* transfer starts per second at most; 0: none */
   void *data;                 /* the caller's; see uvfetch_get_data */
+  /* Names. uvfetch looks them up on libuv's thread pool (getaddrinfo:
+   * /etc/hosts and resolv.conf count), keeps them, and hands them to
+   * libcurl; a transfer's wait for its name counts against its connect
+   * timeout, and a name that cannot be had ends it with UVFETCH_ERESOLVE.
+   * Failed lookups are kept for 10 s at most (or dns_cache_ms if less). */
+  const char *const *resolve; /* "HOST:PORT:ADDR[,ADDR...]" as curl's
+                                 --resolve (IPv6 in brackets), used instead
+                                 of a lookup; NULL-terminated; or NULL */
+  long dns_cache_ms;          /* how long a name is kept; 0: looked up for
+                                 every transfer not sharing a lookup (60000) */
+  unsigned dns_cache_size;    /* names kept at most, least recently used
+                                 go first; 0: 32768 */
 } uvfetch_options_t;
 
 #define UVFETCH_OPTIONS_INIT                                                   \
   {                                                                            \
     .max_concurrent = 50, .follow_redirects = 1, .max_redirects = 10,          \
-    .compressed = 1, .verify_tls = 1, .retry_delay_ms = 1000                   \
+    .compressed = 1, .verify_tls = 1, .retry_delay_ms = 1000,                  \
+    .dns_cache_ms = 60000                                                      \
   }
 
 /* Fill *opt with the defaults (the same as UVFETCH_OPTIONS_INIT). */
@@ -281,6 +294,10 @@ typedef struct uvfetch_stats_s {
   uint64_t held;    /* finished, waiting for their turn (ordered mode) */
   uint64_t done;    /* completion callbacks made */
   uint64_t failed;  /* of those, with ok == 0 */
+  uint64_t dns_lookups;  /* names looked up (not found in the cache) */
+  uint64_t dns_hits;     /* transfers whose name was cached or being looked
+                            up already */
+  uint64_t dns_failures; /* transfers ended for want of their name */
 } uvfetch_stats_t;
 
 UVFETCH_EXTERN void uvfetch_get_stats(const uvfetch_t *f,

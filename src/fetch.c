@@ -191,6 +191,8 @@ static int validate_options(const uvfetch_options_t *o) {
     return UVFETCH_EINVAL;
   if (o->retry_delay_ms < 0 || o->retry_max_time_ms < 0)
     return UVFETCH_EINVAL;
+  if (o->dns_cache_ms < 0)
+    return UVFETCH_EINVAL;
   if (!(o->rate >= 0 && o->rate <= 1e9))
     return UVFETCH_EINVAL; /* also NaN */
   return 0;
@@ -209,6 +211,7 @@ static void free_fetcher(uvfetch_t *f) {
   free(f->slots);
   free(f->ring);
   free(f->socks);
+  uvfetch__dns_free(f);
   free(f->protocols);
   free(f->user_agent);
   free(f->cacert);
@@ -301,6 +304,11 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out, const uvfetch_options_t *opt,
   f->opt.cacert = f->cacert;
   f->opt.proxy = f->proxy;
   f->opt.headers = NULL;
+  err = uvfetch__dns_init(f);
+  f->opt.resolve = NULL; /* copied, or refused */
+  if (err != 0)
+    goto fail;
+  err = UVFETCH_ENOMEM;
   if (opt->ordered) {
     f->ring = calloc(f->window, sizeof(*f->ring));
     if (f->ring == NULL)
@@ -349,6 +357,9 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out, const uvfetch_options_t *opt,
     goto fail_handles;
   f->kick.data = f;
   f->open_handles = 3;
+  err = uvfetch__dns_start(f);
+  if (err != 0)
+    goto fail_handles;
   *out = f;
   return 0;
 
@@ -357,8 +368,10 @@ fail_handles:
    * through teardown's second half. */
   f->torn_down = 1;
   uv_close((uv_handle_t *)&f->timer, uvfetch__on_handle_closed);
-  if (f->open_handles == 2)
+  if (f->open_handles >= 2)
     uv_close((uv_handle_t *)&f->sched_timer, uvfetch__on_handle_closed);
+  if (f->open_handles >= 3)
+    uv_close((uv_handle_t *)&f->kick, uvfetch__on_handle_closed);
   return err;
 
 fail:
@@ -587,6 +600,7 @@ void uvfetch__teardown(uvfetch_t *f) {
     curl_multi_cleanup(f->multi);
     f->multi = NULL;
     uvfetch__socks_close(f);
+    uvfetch__dns_close(f);
     uv_close((uv_handle_t *)&f->timer, uvfetch__on_handle_closed);
     uv_close((uv_handle_t *)&f->sched_timer, uvfetch__on_handle_closed);
     uv_close((uv_handle_t *)&f->kick, uvfetch__on_handle_closed);

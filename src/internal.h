@@ -7,6 +7,7 @@
  *               retries, and what libcurl says has finished
  *   loop.c      libcurl <-> libuv: sockets and their polls, timers, the
  *               idle kick, HTTP/2 corking
+ *   resolve.c   names: looked up on libuv's pool, cached, handed to libcurl
  *   url.c       what a URL may be: parsing, allowed schemes, host keys
  *   scheduler.c which waiting transfer starts next (knows neither libcurl
  *               nor libuv)
@@ -30,7 +31,9 @@
 
 enum { T_QUEUED, T_RUNNING, T_HELD };
 
-struct sock; /* loop.c's: one watched socket */
+struct sock;     /* loop.c's: one watched socket */
+struct dns;      /* resolve.c's: the name cache */
+struct dns_name; /* resolve.c's: one name in it */
 
 struct transfer {
   struct sched_entry q; /* its place in the queue or the retry heap */
@@ -41,12 +44,13 @@ struct transfer {
   uvfetch_header_cb on_header;
   uvfetch_setup_cb on_setup;
   unsigned attempts;
-  unsigned retried;    /* retries after a transient failure */
-  unsigned stale;      /* restarts after a reused connection had died */
-  unsigned fd_waits;   /* restarts for want of a file descriptor */
-  uint64_t first_ms;   /* loop time of the first attempt's start */
-  uint64_t started_ns; /* uv_hrtime() at the last attempt's start */
-  unsigned slot;       /* index of the slot of the last attempt */
+  unsigned retried;     /* retries after a transient failure */
+  unsigned stale;       /* restarts after a reused connection had died */
+  unsigned fd_waits;    /* restarts for want of a file descriptor */
+  uint64_t first_ms;    /* loop time of the first attempt's start */
+  uint64_t started_ns;  /* uv_hrtime() at the last attempt's start */
+  uint64_t dns_wait_ns; /* of that, waiting for a name (resolve.c) */
+  unsigned slot;        /* index of the slot of the last attempt */
   int state;
   int https;     /* may multiplex: wait for a connection to tell */
   int pre_error; /* refused or cancelled before it started */
@@ -71,7 +75,16 @@ struct slot {
   int too_large;
   int no_fd; /* a socket could not be opened: the process is out of fds */
   curl_socket_t read_fd; /* the socket it established, once read from */
-  int custom;  /* the transfer changed options that later ones must not see */
+  int custom;   /* the transfer changed options that later ones must not see */
+  int finished; /* libcurl said the transfer is done (CURLMSG_DONE) */
+  /* resolve.c's: the name the transfer uses or waits for, and the lines
+   * handed to libcurl's cache with it. */
+  struct dns_name *dns;
+  struct slot *dns_next; /* among the name's waiters */
+  int dns_waiting;
+  uint64_t dns_since_ns;
+  uint64_t dns_deadline; /* loop time */
+  struct curl_slist *resolve;
   int touched; /* its setup hook had the easy handle: reset it afterwards */
   char errbuf[CURL_ERROR_SIZE];
 };
@@ -117,6 +130,7 @@ struct uvfetch_s {
   struct sock **socks; /* indexed by fd */
   size_t nsocks;
   struct sock *hot; /* HTTP/2 sockets with events since the last timeout */
+  struct dns *dns;
 
   uvfetch_stats_t stats;
   unsigned fd_cap; /* running transfers at most while fds are short */
@@ -140,6 +154,9 @@ void uvfetch__teardown(uvfetch_t *f);
 int uvfetch__slot_new(uvfetch_t *f, unsigned index, struct slot **out);
 void uvfetch__slot_free(struct slot *s);
 void uvfetch__start(uvfetch_t *f, struct transfer *t);
+void uvfetch__launch(uvfetch_t *f, struct slot *s);
+void uvfetch__start_failed(uvfetch_t *f, struct slot *s, int err, int curl_code,
+                           const char *message);
 void uvfetch__drain(uvfetch_t *f);
 void uvfetch__reap(uvfetch_t *f);
 void uvfetch__cancel_running(uvfetch_t *f, struct slot *s);
@@ -157,6 +174,15 @@ int uvfetch__on_closesocket(void *clientp, curl_socket_t fd);
 void uvfetch__fail_socket(uvfetch_t *f, CURL *easy, int err);
 void uvfetch__mux_learn(uvfetch_t *f, struct slot *s);
 void uvfetch__socks_close(uvfetch_t *f);
+
+/* resolve.c */
+int uvfetch__dns_init(uvfetch_t *f);
+int uvfetch__dns_start(uvfetch_t *f);
+int uvfetch__dns_begin(uvfetch_t *f, struct slot *s);
+void uvfetch__dns_end(uvfetch_t *f, struct slot *s, int finished);
+int uvfetch__dns_bypass(const uvfetch_t *f);
+void uvfetch__dns_close(uvfetch_t *f);
+void uvfetch__dns_free(uvfetch_t *f);
 
 /* url.c */
 CURLUcode uvfetch__parse_url(CURLU *uh, const char *url);

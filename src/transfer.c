@@ -136,6 +136,7 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
   curl_off_t tls = 0;
   char *effective = NULL;
   const char *msg;
+  double wait;
 
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
   curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
@@ -151,15 +152,18 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
   r->http_code = code;
   r->http_version = code ? http_version_number(version) : 0;
   r->redirects = redirects;
-  r->total_time = (double)total / 1e6;
-  r->ttfb = (double)start / 1e6;
+  /* libcurl's clock starts after uvfetch's own wait for the name: the
+   * timeline shifts by it, and the wait counts as name lookup. */
+  wait = (double)t->dns_wait_ns / 1e9;
+  r->total_time = (double)total / 1e6 + wait;
+  r->ttfb = start > 0 ? (double)start / 1e6 + wait : 0;
   r->bytes = s->bytes;
   r->wire_bytes = wire > 0 ? (uint64_t)wire : 0;
   r->attempts = t->attempts;
   r->start_time = (double)(t->started_ns - s->f->t0_ns) / 1e9;
-  r->dns_time = (double)dns / 1e6;
-  r->connect_time = (double)connect / 1e6;
-  r->tls_time = (double)tls / 1e6;
+  r->dns_time = (double)dns / 1e6 + wait;
+  r->connect_time = connect > 0 ? (double)connect / 1e6 + wait : 0;
+  r->tls_time = tls > 0 ? (double)tls / 1e6 + wait : 0;
   r->slot = t->slot;
   if (effective != NULL && strcmp(effective, t->url) != 0)
     t->effective_url = strdup(effective);
@@ -248,6 +252,14 @@ static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
    * pages are touched only as far as data arrives, so small bodies keep
    * a small footprint. */
   SET(CURLOPT_BUFFERSIZE, 102400L);
+  /* resolve.c hands libcurl the names in use; libcurl caches nothing else,
+   * so that its cache, which it walks at the end of every transfer, stays
+   * as small as the transfers in flight. Through a proxy, libcurl
+   * resolves, and keeps names as long as uvfetch would. */
+  if (uvfetch__dns_bypass(f))
+    SET(CURLOPT_DNS_CACHE_TIMEOUT, (long)(o->dns_cache_ms / 1000));
+  else
+    SET(CURLOPT_DNS_CACHE_TIMEOUT, 0L);
   if (o->compressed)
     SET(CURLOPT_ACCEPT_ENCODING, "");
   if (f->cacert != NULL)
@@ -326,6 +338,7 @@ static struct slot *slot_get(uvfetch_t *f) {
  * with the fetcher's options back where a transfer changed them. */
 static void slot_release(uvfetch_t *f, struct slot *s) {
   curl_multi_remove_handle(f->multi, s->easy);
+  uvfetch__dns_end(f, s, s->finished);
   if (s->touched) {
     curl_easy_reset(s->easy);
     slot_configure(f, s);
@@ -340,6 +353,7 @@ static void slot_release(uvfetch_t *f, struct slot *s) {
   s->touched = 0;
   s->custom = 0;
   s->fail = 0;
+  s->finished = 0;
   s->t = NULL;
   s->next_idle = f->idle;
   f->idle = s;
@@ -391,9 +405,24 @@ static void start_failed(uvfetch_t *f, struct slot *s, struct transfer *t,
   uvfetch__complete_early(f, t);
 }
 
-/* Put a transfer on a slot and hand it to libcurl. */
+/* start_failed for resolve.c, with a message of its own (copied). */
+void uvfetch__start_failed(uvfetch_t *f, struct slot *s, int err, int curl_code,
+                           const char *message) {
+  struct transfer *t = s->t;
+
+  if (message != NULL) {
+    free(t->message);
+    t->message = strdup(message);
+  }
+  t->pre_curl_code = curl_code;
+  start_failed(f, s, t, err, NULL);
+}
+
+/* Put a transfer on a slot; once its name is known (resolve.c), it goes
+ * to libcurl. */
 void uvfetch__start(uvfetch_t *f, struct transfer *t) {
   struct slot *s = slot_get(f);
+  int err;
 
   if (s == NULL) {
     start_failed(f, NULL, t, UVFETCH_ENOMEM, NULL);
@@ -404,6 +433,7 @@ void uvfetch__start(uvfetch_t *f, struct transfer *t) {
   s->too_large = 0;
   s->no_fd = 0;
   s->read_fd = CURL_SOCKET_BAD;
+  s->finished = 0;
   s->errbuf[0] = '\0';
   t->state = T_RUNNING;
   /* A retry: the body comes again from its start, and the sink says so. */
@@ -411,6 +441,7 @@ void uvfetch__start(uvfetch_t *f, struct transfer *t) {
     t->on_body(f, t->data, NULL, 0);
   t->slot = s->index;
   t->started_ns = uv_hrtime();
+  t->dns_wait_ns = 0;
   if (t->attempts == 0)
     t->first_ms = uv_now(f->loop);
   f->stats.running++;
@@ -422,6 +453,18 @@ void uvfetch__start(uvfetch_t *f, struct transfer *t) {
     start_failed(f, s, t, UVFETCH_ENOMEM, NULL);
     return;
   }
+  err = uvfetch__dns_begin(f, s);
+  if (err < 0)
+    start_failed(f, s, t, err, NULL);
+  else if (err == 0)
+    uvfetch__launch(f, s);
+  /* else it waits for its name, or has already failed */
+}
+
+/* Hand the transfer on `s` to libcurl. */
+void uvfetch__launch(uvfetch_t *f, struct slot *s) {
+  struct transfer *t = s->t;
+
   /* PIPEWAIT lets an HTTPS transfer wait for a connection that may
    * multiplex it (HTTP/2) instead of opening another one. For plain HTTP,
    * where no multiplexing is asked for, libcurl 7.88 would make it wait
@@ -598,6 +641,7 @@ void uvfetch__drain(uvfetch_t *f) {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
     s = (struct slot *)priv;
     t = s->t;
+    s->finished = 1;
     /* A socket that could not be watched failed the connect: say why. */
     fill_result(t, s, rc, rc != CURLE_OK ? s->fail : 0);
     uvfetch__mux_learn(f, s);
@@ -684,6 +728,11 @@ void uvfetch__shares_close(uvfetch_t *f) {
 void uvfetch__cancel_running(uvfetch_t *f, struct slot *s) {
   struct transfer *t = s->t;
 
+  if (s->dns_waiting) {
+    /* Never reached libcurl: nothing of the easy handle is its own. */
+    start_failed(f, s, t, UVFETCH_ECANCELED, NULL);
+    return;
+  }
   fill_result(t, s, CURLE_OK, UVFETCH_ECANCELED);
   t->result.curl_code = 0;
   uvfetch__sched_finished(&f->sched, &t->q);
