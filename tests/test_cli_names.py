@@ -27,7 +27,11 @@ from test_cli import jsonl, run, tsv
 HERE = os.path.dirname(os.path.abspath(__file__))
 NGINX_SH = os.path.join(HERE, "nginx.sh")
 
+HAVE_DNS = os.environ.get("UVFETCH_TEST_DNS") == "1"
+NO_DNS = ("needs UVFETCH_TEST_DNS=1, which tests/netns.sh sets in a "
+          "namespace with its own DNS server (root and unshare -mn)")
 NGINX_DIR = None
+NGINX_WHY = "nginx not started"
 HTTP_PORT = HTTPS_PORT = None
 CA = None
 
@@ -74,11 +78,11 @@ def write_page(path, size):
 
 
 def setUpModule():
-    global NGINX_DIR, HTTP_PORT, HTTPS_PORT, CA
-    if os.environ.get("UVFETCH_TEST_DNS") != "1":
-        print("skipped: needs UVFETCH_TEST_DNS=1, which tests/netns.sh sets "
-              "in a namespace with its own DNS server (root and unshare -mn)")
-        raise unittest.SkipTest("no DNS namespace (UVFETCH_TEST_DNS unset)")
+    # Skips are per test, not per module, so that the tally counts them.
+    global NGINX_DIR, NGINX_WHY, HTTP_PORT, HTTPS_PORT, CA
+    if not HAVE_DNS:
+        print("skipped: " + NO_DNS)
+        return
     NGINX_DIR = tempfile.mkdtemp(prefix="uvfetch-cli-names-")
     why = None
     try:
@@ -92,8 +96,9 @@ def setUpModule():
     if why is not None:
         shutil.rmtree(NGINX_DIR, ignore_errors=True)
         NGINX_DIR = None
-        print("skipped: nginx unavailable: %s" % why)
-        raise unittest.SkipTest("nginx unavailable")
+        NGINX_WHY = "nginx unavailable: %s" % why
+        print("skipped: " + NGINX_WHY)
+        return
     with open(os.path.join(NGINX_DIR, "http_port")) as f:
         HTTP_PORT = int(f.read())
     with open(os.path.join(NGINX_DIR, "https_port")) as f:
@@ -112,7 +117,15 @@ def tearDownModule():
     shutil.rmtree(NGINX_DIR, ignore_errors=True)
 
 
-class Seed(unittest.TestCase):
+class NamedTest(unittest.TestCase):
+    def setUp(self):
+        if not HAVE_DNS:
+            self.skipTest(NO_DNS)
+        if NGINX_DIR is None:
+            self.skipTest(NGINX_WHY)
+
+
+class Seed(NamedTest):
     """The README's first command, with names: exit 0, nothing on stderr."""
 
     def check_tsv(self, jobs):
@@ -166,7 +179,7 @@ class Seed(unittest.TestCase):
                              [[u, "1024"] for u in urls])
 
 
-class ManyHosts(unittest.TestCase):
+class ManyHosts(NamedTest):
     """One URL on each of 200 distinct names: every one comes back once."""
 
     N = 200
@@ -199,7 +212,7 @@ class ManyHosts(unittest.TestCase):
         self.check("http", HTTP_PORT, 10)
 
 
-class Unresolvable(unittest.TestCase):
+class Unresolvable(NamedTest):
     """Names that fail to resolve: one record each, naming the host."""
 
     def test_nxdomain_and_servfail(self):
