@@ -53,7 +53,9 @@ def setUpModule():
     p = subprocess.run([S.SLURM_SH, "start", cluster], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=180)
     if p.returncode == 77:
-        why = p.stderr.decode(errors="replace").strip()
+        said = [line for line in p.stderr.decode(errors="replace")
+                .splitlines() if line.startswith("slurm.sh:")]
+        why = said[-1] if said else "tests/slurm.sh start: exit 77"
         tearDownModule()
         raise unittest.SkipTest(why)
     if p.returncode != 0:
