@@ -24,6 +24,12 @@ FAULT stands for fault.ZONE:
 "No data" is NOERROR with an empty answer, as a real server sends for a name
 that exists without a record of the type asked for. Answers carry a TTL of
 1 s, so a cache in front of a test keeps them only briefly.
+
+It counts the queries for each name, so a test can tell how often a client
+looked a name up: a TXT query for any name in ZONE answers one string,
+"A=N AAAA=M", the A and AAAA queries seen for that name so far (TXT queries
+are not counted). tests/netns.sh's dnsmasq caches nothing, so every lookup
+a client makes reaches this count.
 """
 
 import argparse
@@ -33,7 +39,7 @@ import socket
 import struct
 import sys
 
-A, AAAA = 1, 28
+A, TXT, AAAA = 1, 16, 28
 NOERROR, SERVFAIL, NXDOMAIN, REFUSED = 0, 2, 3, 5
 TTL = 1
 
@@ -77,9 +83,16 @@ def parse_question(msg):
     return qid, flags, labels, off + 4, qtype
 
 
-def pack_address(qtype, text):
+def pack_rdata(qtype, text):
+    if qtype == TXT:
+        data = text.encode()
+        return bytes([len(data)]) + data
     family = socket.AF_INET if qtype == A else socket.AF_INET6
     return socket.inet_pton(family, text)
+
+
+# (name, qtype) -> queries seen.
+COUNTS = {}
 
 
 def reply(msg, zone):
@@ -92,8 +105,14 @@ def reply(msg, zone):
     rd = flags & 0x0100
     zlabels = zone.split(".")
     flabels = ["fault"] + zlabels
+    name = ".".join(labels)
+    if qtype != TXT:
+        COUNTS[name, qtype] = COUNTS.get((name, qtype), 0) + 1
     if labels[len(labels) - len(zlabels):] != zlabels:
         how = (0, REFUSED, {})
+    elif qtype == TXT:
+        how = (0, NOERROR, {TXT: ["A=%d AAAA=%d" % (
+            COUNTS.get((name, A), 0), COUNTS.get((name, AAAA), 0))]})
     elif labels[len(labels) - len(flabels):] != flabels:
         how = (0, NOERROR, {A: ["127.0.0.1"]})
     elif len(labels) == len(flabels) + 1 and labels[0] in BEHAVIOUR:
@@ -106,7 +125,7 @@ def reply(msg, zone):
     answers = b""
     addresses = records.get(qtype, [])
     for text in addresses:
-        data = pack_address(qtype, text)
+        data = pack_rdata(qtype, text)
         # 0xC00C points at the name in the question.
         answers += struct.pack("!HHHIH", 0xC00C, qtype, 1, TTL, len(data))
         answers += data

@@ -18,7 +18,9 @@
 #                        --zone crawl.example=127.0.0.1 (fast: for many names)
 #       anything else    NXDOMAIN, at once: nothing leaves the namespace
 #     plus any --dnsmasq-arg given;
-#   - UVFETCH_TEST_ISOLATED_NET=1 and UVFETCH_TEST_DNS=1 exported.
+#   - UVFETCH_TEST_ISOLATED_NET=1 and UVFETCH_TEST_DNS=1 exported, and
+#     UVFETCH_DNS_PORT, where tests can ask the DNS server how often a name
+#     was looked up (see dnsserver.py).
 # Its exit status is CMD's. dnsmasq and the DNS server are stopped by pid
 # when CMD ends.
 #
@@ -178,7 +180,7 @@ if [ "$ready" != 1 ]; then
   exit 1
 fi
 
-export UVFETCH_TEST_ISOLATED_NET=1 UVFETCH_TEST_DNS=1
+export UVFETCH_TEST_ISOLATED_NET=1 UVFETCH_TEST_DNS=1 UVFETCH_DNS_PORT=$dns_port
 status=0
 "$@" || status=$?
 exit "$status"

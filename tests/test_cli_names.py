@@ -16,6 +16,8 @@ Environment: as for test_cli.py.
 
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -75,6 +77,24 @@ def write_page(path, size):
     os.makedirs(os.path.dirname(full), exist_ok=True)
     with open(full, "wb") as f:
         f.write(body)
+
+
+def lookups(name):
+    """(A, AAAA): the queries tests/dnsserver.py has seen for `name`, asked
+    of it directly with a TXT query (see its comment)."""
+    port = int(os.environ.get("UVFETCH_DNS_PORT", "5300"))
+    qname = b"".join(bytes([len(label)]) + label.encode()
+                     for label in name.split(".")) + b"\0"
+    query = struct.pack("!HHHHHH", 0x5454, 0x0100, 1, 0, 0, 0) + qname + \
+        struct.pack("!HH", 16, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(query, ("127.0.0.1", port))
+        answer = s.recv(4096)
+    # One TXT record of one string, the last bytes of the answer.
+    text = answer[len(query):].decode("ascii", "replace")
+    counts = dict(part.split("=") for part in text[text.index("A="):].split())
+    return int(counts["A"]), int(counts["AAAA"])
 
 
 def setUpModule():
@@ -242,6 +262,43 @@ class Unresolvable(NamedTest):
         self.assertEqual(sorted(r["url"] for r in recs), sorted(urls))
         self.assertEqual(sum(r["error"] == "UVFETCH_ERESOLVE" for r in recs),
                          1000)
+
+
+class LookupCounts(NamedTest):
+    """How often a run asks the DNS server, counted there: a name once per
+    cache lifetime, a name that does not exist too (issue 10, part 3)."""
+
+    def assert_looked_up_once(self, host):
+        # Once, or twice if the C library asked again: not once per URL.
+        a, aaaa = lookups(host)
+        why = "%d A and %d AAAA queries for %s" % (a, aaaa, host)
+        self.assertGreaterEqual(a, 1, why)
+        self.assertLessEqual(a, 2, why)
+        self.assertLessEqual(aaaa, 2, why)
+
+    def fresh(self, zone):
+        return "n%d-%d.%s" % (os.getpid(), id(self) % 100000, zone)
+
+    def test_one_lookup_for_200_urls_on_one_name(self):
+        host = self.fresh("names.test")
+        urls = ["http://%s:%d/f%d" % (host, HTTP_PORT, i) for i in range(200)]
+        stdin = "".join(u + "\n" for u in urls).encode()
+        p = run(["-j", "100"], stdin=stdin)
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        self.assertEqual(len(tsv(p.stdout)), 200)
+        self.assert_looked_up_once(host)
+
+    def test_one_lookup_for_1000_urls_on_a_dead_name(self):
+        host = self.fresh("fault.test")
+        urls = ["http://%s:%d/f%d" % (host, HTTP_PORT, i)
+                for i in range(1000)]
+        stdin = "".join(u + "\n" for u in urls).encode()
+        p = run(["-j", "100", "--json"], stdin=stdin)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        recs = jsonl(p.stdout)
+        self.assertEqual(sum(r["error"] == "UVFETCH_ERESOLVE" for r in recs),
+                         1000)
+        self.assert_looked_up_once(host)
 
 
 if __name__ == "__main__":
