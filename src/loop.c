@@ -196,10 +196,21 @@ static void socket_action(uvfetch_t *f, struct sock *k, int flags) {
   uvfetch__drain(f);
 }
 
+/* Run every transfer, as curl_multi_perform does, and tell libcurl's
+ * sockets anew: deprecated for a loop of this kind, and used only where
+ * libcurl 7.88 would otherwise wait for no reason (see on_poll). */
+static void run_all(uvfetch_t *f) {
+  int running = 0;
+
+  CURL_IGNORE_DEPRECATION(curl_multi_socket_all(f->multi, &running);)
+  uvfetch__drain(f);
+}
+
 static void on_poll(uv_poll_t *handle, int status, int events) {
   struct sock *k = container_of(handle, struct sock, poll);
   uvfetch_t *f = k->f;
   int flags = 0;
+  int refused;
 
   if (k->wanted == 0) {
     /* An idle connection stirred (the server closed it, say): libcurl is
@@ -221,8 +232,16 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     if (events & UV_WRITABLE)
       flags |= CURL_CSELECT_OUT;
   }
+  /* A connect that failed: libcurl 7.88 readies its next address (happy
+   * eyeballs, or the next address of a name) but connects it only when it
+   * is next called for that transfer, which the socket interface does only
+   * at the attempt's timeout, seconds later. Everything is run once more,
+   * so that the next address is tried now. */
+  refused = status < 0 && k->opened && !k->established;
   uvfetch__enter(f);
   socket_action(f, k, flags);
+  if (refused && !f->closing)
+    run_all(f);
   uvfetch__leave(f);
 }
 
