@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <uv.h>
 
 #include "fixture.h"
@@ -148,6 +149,164 @@ static void test_200_names(void **state) {
 static void test_200_names_one_at_a_time(void **state) {
   SKIP_WITHOUT_DNS((fixture_t *)*state);
   run_many_names(*state, 200, 1);
+}
+
+/* ---- names over TLS, from nginx --------------------------------------- */
+
+#ifndef TEST_NGINX_SH
+#define TEST_NGINX_SH "tests/nginx.sh"
+#endif
+
+/* The nginx a TLS test started, stopped by its teardown. */
+static struct {
+  char dir[256];
+  char cacert[300];
+  int https_port;
+  int running;
+} nginx;
+
+static int nginx_sh(const char *verb) {
+  char cmd[1024];
+
+  snprintf(cmd, sizeof(cmd), "bash '%s' %s '%s' >&2", TEST_NGINX_SH, verb,
+           nginx.dir);
+  return system(cmd);
+}
+
+/* Starts nginx in a new temporary directory; returns 0, or -1 with the
+ * reason on stderr. */
+static int nginx_start(void) {
+  const char *tmp = getenv("TMPDIR");
+  char path[512];
+  FILE *fp;
+
+  if (tmp == NULL || *tmp == '\0')
+    tmp = "/tmp";
+  snprintf(nginx.dir, sizeof(nginx.dir), "%s/uvfetch-names-XXXXXX", tmp);
+  if (mkdtemp(nginx.dir) == NULL)
+    return -1;
+  nginx.running = 1;
+  if (nginx_sh("start") != 0)
+    return -1;
+  snprintf(path, sizeof(path), "%s/https_port", nginx.dir);
+  fp = fopen(path, "r");
+  if (fp == NULL)
+    return -1;
+  if (fscanf(fp, "%d", &nginx.https_port) != 1)
+    nginx.https_port = -1;
+  fclose(fp);
+  snprintf(nginx.cacert, sizeof(nginx.cacert), "%s/ca.pem", nginx.dir);
+  return nginx.https_port > 0 ? 0 : -1;
+}
+
+static int nginx_teardown(void **state) {
+  char cmd[512];
+
+  if (nginx.running) {
+    nginx_sh("stop");
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", nginx.dir);
+    if (system(cmd) != 0)
+      fprintf(stderr, "could not remove %s\n", nginx.dir);
+    nginx.running = 0;
+  }
+  return fx_teardown(state);
+}
+
+/* The seed's shape: four names, HTTP/2 over TLS, a server chain of the
+ * server's certificate and an intermediate, and only the root CA trusted.
+ * f0 .. f9 are octet-stream, exact on the wire; big.txt is gzipped, and
+ * decoded to its size. */
+static void test_https_names(void **state) {
+  static const char *hosts[] = {
+      "github.test",
+      "jupyter-tutorial.readthedocs.test",
+      "python-basics-tutorial.readthedocs.test",
+      "cusy.test",
+  };
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  const rec_t *r;
+  char url[256];
+  uintptr_t tag;
+  size_t h;
+  int i;
+
+  SKIP_WITHOUT_DNS(fx);
+  if (nginx_start() != 0) {
+    print_message("skipped: nginx could not start (see above)\n");
+    fx_close_loop(fx);
+    skip();
+  }
+  uvfetch_options_init(&opt);
+  opt.cacert = nginx.cacert;
+  fx_open(fx, &opt);
+  for (h = 0; h < 4; h++) {
+    for (i = 0; i < 11; i++) {
+      if (i < 10)
+        snprintf(url, sizeof(url), "https://%s:%d/f%d", hosts[h],
+                 nginx.https_port, i);
+      else
+        snprintf(url, sizeof(url), "https://%s:%d/big.txt", hosts[h],
+                 nginx.https_port);
+      fx_add_url(fx, h * 11 + (size_t)i, url);
+    }
+  }
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 44);
+  for (tag = 0; tag < 44; tag++) {
+    r = fx_rec(fx, tag);
+    if (!r->ok)
+      print_message("%s: %s (%d)\n", r->url, r->message, r->error);
+    assert_int_equal(r->ok, 1);
+    assert_int_equal(r->http_code, 200);
+    assert_int_equal(r->http_version, 20);
+    if (tag % 11 < 10) {
+      assert_int_equal(r->bytes, 1024);
+      assert_int_equal(r->wire_bytes, 1024);
+    } else {
+      assert_int_equal(r->bytes, 204800);
+      assert_true(r->wire_bytes > 0);
+      assert_true(r->wire_bytes < r->bytes);
+    }
+  }
+  fx_finish(fx);
+}
+
+/* A name the certificate does not cover (its SANs name github.test and
+ * cusy.test, not every .test name) fails verification, though the chain
+ * is good. */
+static void test_https_name_not_in_certificate(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  const rec_t *r;
+  char url[256];
+
+  SKIP_WITHOUT_DNS(fx);
+  if (nginx_start() != 0) {
+    print_message("skipped: nginx could not start (see above)\n");
+    fx_close_loop(fx);
+    skip();
+  }
+  uvfetch_options_init(&opt);
+  opt.cacert = nginx.cacert;
+  fx_open(fx, &opt);
+  snprintf(url, sizeof(url), "https://uncovered.test:%d/f1", nginx.https_port);
+  fx_add_url(fx, 0, url);
+  snprintf(url, sizeof(url), "https://cusy.test:%d/f1", nginx.https_port);
+  fx_add_url(fx, 1, url);
+  fx_run(fx);
+
+  fx_assert_each_ordinal_once(fx, 2);
+  r = fx_rec(fx, 0);
+  assert_int_equal(r->ok, 0);
+  assert_int_equal(r->error, UVFETCH_ETLS);
+  assert_int_equal(r->curl_code, CURLE_PEER_FAILED_VERIFICATION);
+  assert_non_null(strstr(r->message, "uncovered.test"));
+  r = fx_rec(fx, 1);
+  assert_int_equal(r->ok, 1);
+  assert_int_equal(r->bytes, 1024);
+  fx_finish(fx);
 }
 
 /* ---- faults ----------------------------------------------------------- */
@@ -376,6 +535,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_200_names, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_200_names_one_at_a_time, fx_setup,
                                       fx_teardown),
+      cmocka_unit_test_setup_teardown(test_https_names, fx_setup,
+                                      nginx_teardown),
+      cmocka_unit_test_setup_teardown(test_https_name_not_in_certificate,
+                                      fx_setup, nginx_teardown),
       cmocka_unit_test_setup_teardown(test_nxdomain, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_servfail, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_never_answers, fx_setup,
