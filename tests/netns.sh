@@ -9,13 +9,15 @@
 #   - lo up (127.0.0.1 and ::1), and no other interface;
 #   - /etc/resolv.conf replaced, for this namespace only, by
 #     "nameserver 127.0.0.1" with "options timeout:1 attempts:2";
+#   - /etc/gai.conf replaced too, so that getaddrinfo keeps 127.0.0.1 after
+#     the other loopback addresses of a name (see below);
 #   - dnsmasq on 127.0.0.1:53, the resolver, caching nothing, answering
 #       *.test           what tests/dnsserver.py on 127.0.0.1:5300 answers,
 #                        to which dnsmasq forwards them: A 127.0.0.1 and no
 #                        AAAA (see below), except *.fault.test, names which
 #                        fail in the ways dnsserver.py's comment lists
 #       DOMAIN (--zone)  A or AAAA ADDR from dnsmasq itself, e.g.
-#                        --zone crawl.example=127.0.0.1 (fast: for many names)
+#                        --zone crawl.test=127.0.0.1 (fast: for many names)
 #       anything else    NXDOMAIN, at once: nothing leaves the namespace
 #     plus any --dnsmasq-arg given;
 #   - UVFETCH_TEST_ISOLATED_NET=1 and UVFETCH_TEST_DNS=1 exported, and
