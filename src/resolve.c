@@ -563,7 +563,7 @@ int uvfetch__dns_begin(uvfetch_t *f, struct slot *s) {
       return err;
     }
     evict(d);
-  } else {
+  } else if (e->state != DNS_PINNED) {
     f->stats.dns_hits++;
   }
   if (e->state == DNS_FAILED) {
@@ -638,6 +638,33 @@ void uvfetch__dns_end(uvfetch_t *f, struct slot *s, int finished) {
   }
 }
 
+/* "a,b,[c]": IPv4 and bracketed IPv6 addresses, as libcurl reads them. */
+static int addresses_valid(const char *list) {
+  char addr[INET6_ADDRSTRLEN + 2];
+  unsigned char bin[sizeof(struct in6_addr)];
+  size_t n;
+
+  for (;;) {
+    n = strcspn(list, ",");
+    if (n == 0 || n >= sizeof(addr))
+      return 0;
+    if (list[0] == '[' && list[n - 1] == ']') {
+      memcpy(addr, list + 1, n - 2);
+      addr[n - 2] = '\0';
+      if (inet_pton(AF_INET6, addr, bin) != 1)
+        return 0;
+    } else {
+      memcpy(addr, list, n);
+      addr[n] = '\0';
+      if (inet_pton(AF_INET, addr, bin) != 1)
+        return 0;
+    }
+    if (list[n] == '\0')
+      return 1;
+    list += n + 1;
+  }
+}
+
 /* "HOST:PORT:ADDR[,ADDR...]", as curl's --resolve; 0 or UVFETCH_EINVAL. */
 static int pin(struct dns *d, const char *line) {
   const char *c1 = strchr(line, ':');
@@ -658,7 +685,7 @@ static int pin(struct dns *d, const char *line) {
   if (end != c2 || port < 1 || port > 65535 || hostlen > 253 ||
       (hostlen == 1 && line[0] == '*'))
     return UVFETCH_EINVAL;
-  if (strpbrk(line, "\r\n ") != NULL)
+  if (strpbrk(line, "\r\n ") != NULL || !addresses_valid(c2 + 1))
     return UVFETCH_EINVAL;
   for (i = 0; i < hostlen; i++)
     key[i] = (char)tolower((unsigned char)line[i]);

@@ -149,6 +149,7 @@ int cli_options_parse(cli_config_t *cfg, int argc, char **argv, char *err,
 
 void cli_options_free(cli_config_t *cfg) {
   free(cfg->headers);
+  free(cfg->resolves);
   cfg->headers = NULL;
   cfg->fetch.headers = NULL;
 }

@@ -106,9 +106,16 @@ static void on_fetch_closed(uvfetch_t *f) {
 /* The library reports each URL still queued or running through on_done,
  * as cancelled, before uvfetch_close returns; its memory goes later. */
 static void close_fetch(app_t *app) {
+  uvfetch_stats_t stats;
+
   if (app->fetch == NULL || app->fetch_closing)
     return;
   app->fetch_closing = 1;
+  /* The fetcher's own counts go with it: the summary keeps them. */
+  uvfetch_get_stats(app->fetch, &stats);
+  app->tally.dns_lookups = stats.dns_lookups;
+  app->tally.dns_hits = stats.dns_hits;
+  app->tally.dns_failures = stats.dns_failures;
   uvfetch_close(app->fetch, on_fetch_closed);
 }
 
@@ -496,9 +503,10 @@ static int run_app(app_t *app) {
   if (err == UVFETCH_EINVAL) {
     /* The values were checked here; what is left is libcurl refusing one,
      * and --proto is the one it knows better than we do. */
-    fprintf(stderr, "uvfetch: options refused by libcurl (%s)%s\n",
+    fprintf(stderr, "uvfetch: options refused by libcurl (%s)%s%s\n",
             uvfetch_strerror(err),
-            cfg->fetch.protocols != NULL ? "; check --proto" : "");
+            cfg->fetch.protocols != NULL ? "; check --proto" : "",
+            cfg->nresolves > 0 ? "; check --resolve's addresses" : "");
     status = EXIT_USAGE;
     goto done;
   }
@@ -618,6 +626,11 @@ int main(int argc, char **argv) {
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, NULL);
+
+  /* Names are looked up on libuv's thread pool, four threads unless told
+   * otherwise: too few for a crawl over many hosts whose name servers
+   * take tens of milliseconds. Read when the pool first starts. */
+  setenv("UV_THREADPOOL_SIZE", "16", 0);
 
   memset(&app, 0, sizeof(app));
   status = run_main(&app, argc, argv);

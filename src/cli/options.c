@@ -122,6 +122,11 @@ static int set_connect_timeout(cli_config_t *cfg, const char *value,
   return parse_seconds(value, &cfg->fetch.connect_timeout_ms, ctx);
 }
 
+static int set_dns_cache_time(cli_config_t *cfg, const char *value,
+                              parse_ctx_t *ctx) {
+  return parse_seconds(value, &cfg->fetch.dns_cache_ms, ctx);
+}
+
 static int set_fail(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   cfg->fail = 1;
   return 0;
@@ -148,6 +153,32 @@ static int set_header(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   }
   cfg->headers[cfg->nheaders++] = value;
   cfg->fetch.headers = cfg->headers;
+  return 0;
+}
+
+/* curl's HOST:PORT:ADDR[,ADDR...]; the library checks the addresses. */
+static int set_resolve(cli_config_t *cfg, const char *value,
+                       parse_ctx_t *ctx) {
+  const char *c1 = strchr(value, ':');
+  const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+  char *end = NULL;
+  long port = c1 != NULL ? strtol(c1 + 1, &end, 10) : 0;
+
+  if (c1 == NULL || c2 == NULL || c1 == value || end != c2 || port < 1 ||
+      port > 65535 || c2[1] == '\0' || strpbrk(value, "\r\n ") != NULL ||
+      (c1 - value == 1 && value[0] == '*')) {
+    return cli_options_fail(ctx,
+                            "bad value '%s' for '%s': expected "
+                            "HOST:PORT:ADDRESS[,ADDRESS...]",
+                            value, ctx->name);
+  }
+  if (cfg->resolves == NULL) {
+    cfg->resolves = calloc((size_t)ctx->argc + 1, sizeof(*cfg->resolves));
+    if (cfg->resolves == NULL)
+      return cli_options_fail(ctx, "out of memory");
+  }
+  cfg->resolves[cfg->nresolves++] = value;
+  cfg->fetch.resolve = cfg->resolves;
   return 0;
 }
 
@@ -435,6 +466,15 @@ static const cli_option_t options[] = {
      "A URL whose connection is not made in time fails with "
      "UVFETCH_ETIMEDOUT. Without it, libcurl's default of 300 seconds "
      "applies."},
+    {"dns-cache-time", 0, "SEC", set_dns_cache_time,
+     "keep looked-up names SEC seconds (60)",
+     "Names are looked up with the system's resolver (so /etc/hosts and "
+     "resolv.conf count), on libuv's thread pool, and kept this long; "
+     "0 looks a name up again for every URL that does not share a "
+     "lookup with another. A failed lookup is kept for 10 seconds at "
+     "most, so the many URLs of a dead host cost one lookup. A URL's wait "
+     "for its name counts against --connect-timeout; a name that cannot "
+     "be had fails the URL with UVFETCH_ERESOLVE."},
     {"fail", 'f', NULL, set_fail, "count HTTP status >= 400 as a failure",
      "The record is still the URL's fetch record, with its size, but it "
      "ends with the error UVFETCH_EHTTP and the message \"The requested "
@@ -522,6 +562,11 @@ static const cli_option_t options[] = {
      "As curl's --rate: U is s, m, h or d (a day); a bare N is per hour. "
      "Starts are spaced evenly over the whole run, whatever --parallel "
      "is."},
+    {"resolve", 0, "HOST:PORT:ADDR", set_resolve,
+     "use ADDR for HOST:PORT, without a lookup; repeatable",
+     "As curl's --resolve: ADDR may be a list, \"127.0.0.1,[::1]\", "
+     "IPv6 addresses in brackets. It applies to redirects too. Through "
+     "a proxy, it applies to the proxy's name."},
     {"retry", 0, "N", set_retry, "retry a transient failure N times",
      "Transient: could not connect, timed out, connection broken, or HTTP "
      "408, 429, 500, 502, 503 or 504. The wait before each retry doubles "

@@ -21,6 +21,8 @@ typedef struct cli_config_s {
   int fail;                /* -f: HTTP status >= 400 is a failure */
   const char **headers;    /* -H values, NULL-terminated; or NULL */
   int nheaders;
+  const char **resolves; /* --resolve values, NULL-terminated; or NULL */
+  int nresolves;
   const char *journal;    /* --journal FILE */
   const char *trace;      /* --trace FILE */
   const char *output_dir; /* -o DIR */

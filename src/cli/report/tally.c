@@ -102,6 +102,10 @@ void cli_tally_stats(const cli_tally_t *t, double seconds, FILE *out) {
           "uvfetch: bytes: %" PRIu64 " decoded, %" PRIu64
           " on the wire; attempts: %" PRIu64 " (%" PRIu64 " retries)\n",
           t->bytes, t->wire_bytes, t->attempts, t->retries);
+  fprintf(out,
+          "uvfetch: names: %" PRIu64 " looked up, %" PRIu64
+          " from the cache; %" PRIu64 " URLs failed for want of one\n",
+          t->dns_lookups, t->dns_hits, t->dns_failures);
   fprintf(out, "uvfetch: rate: %.1f URLs/s, %.0f bytes/s; wall time %.3f s\n",
           seconds > 0 ? (double)t->records / seconds : 0.0,
           seconds > 0 ? (double)t->bytes / seconds : 0.0, seconds);

@@ -28,6 +28,10 @@ typedef struct cli_tally_s {
   } errors[CLI_TALLY_ERRORS];
   unsigned nerrors;
   uint64_t other_errors; /* past CLI_TALLY_ERRORS distinct codes */
+  /* The library's name lookups, set once the run ends. */
+  uint64_t dns_lookups;
+  uint64_t dns_hits;
+  uint64_t dns_failures;
 } cli_tally_t;
 
 void cli_tally_add(cli_tally_t *t, const cli_record_t *rec);
