@@ -562,8 +562,8 @@ static const cli_option_t options[] = {
      "As curl's --rate: U is s, m, h or d (a day); a bare N is per hour. "
      "Starts are spaced evenly over the whole run, whatever --parallel "
      "is."},
-    {"resolve", 0, "HOST:PORT:ADDR", set_resolve,
-     "use ADDR for HOST:PORT, without a lookup; repeatable",
+    {"resolve", 0, "H:P:ADDR", set_resolve,
+     "use ADDR for host H, port P: no lookup; repeatable",
      "As curl's --resolve: ADDR may be a list, \"127.0.0.1,[::1]\", "
      "IPv6 addresses in brackets. It applies to redirects too. Through "
      "a proxy, it applies to the proxy's name."},
