@@ -198,6 +198,32 @@ static void test_escape_tsv(void **state) {
   cli_str_free(&out);
 }
 
+/* Issue 16 D13: C1 controls (CSI is U+009B, "\xc2\x9b" in UTF-8) and
+ * bytes that are not UTF-8 never reach a terminal raw; other non-ASCII
+ * text (U+00A0 and up) stays as it is. */
+static void test_escape_c1_and_invalid(void **state) {
+  static const char in[] = "a\xc2\x9b" "31m\xc2\x80\xc2\xa0\x9b\xff\xc3";
+  cli_str_t out = CLI_STR_INIT;
+  char line[64];
+
+  cli_escape_tsv(&out, in, sizeof(in) - 1);
+  assert_string_equal(out.p, "a\\xc2\\x9b31m\\xc2\\x80\xc2\xa0\\x9b\\xff"
+                             "\\xc3");
+  cli_str_reset(&out);
+  assert_int_equal(cli_escape_json(&out, in, sizeof(in) - 1), 3);
+  assert_string_equal(out.p, "a\\u009b31m\\u0080\xc2\xa0\\ufffd\\ufffd"
+                             "\\ufffd");
+  cli_str_free(&out);
+
+  cli_escape_line(line, sizeof(line), "bad '5\nX\xc2\x9b\\'");
+  assert_string_equal(line, "bad '5\\nX\\xc2\\x9b\\\\'");
+  /* Cut short at a whole escape, never inside one. */
+  cli_escape_line(line, 6, "ab\ncd");
+  assert_string_equal(line, "ab\\nc");
+  cli_escape_line(line, 5, "abc\n");
+  assert_string_equal(line, "abc");
+}
+
 static void test_escape_json_and_back(void **state) {
   static const char in[] = "q\"b\\c\x01 \xc3\xa9 \xf0\x9f\x98\x80 \xff";
   cli_str_t out = CLI_STR_INIT;
@@ -403,6 +429,7 @@ int main(void) {
       cmocka_unit_test(test_template_values),
       cmocka_unit_test(test_template_errors),
       cmocka_unit_test(test_escape_tsv),
+      cmocka_unit_test(test_escape_c1_and_invalid),
       cmocka_unit_test(test_escape_json_and_back),
       cmocka_unit_test(test_jsonscan),
       cmocka_unit_test(test_json_unescape),

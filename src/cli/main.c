@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "input/journal.h"
 #include "input/urls.h"
 #include "options.h"
+#include "record/escape.h"
 #include "record/output.h"
 #include "record/records.h"
 #include "report/progress.h"
@@ -77,6 +79,23 @@ typedef struct app_s {
 #define EXIT_FETCHED 0 /* every URL fetched */
 #define EXIT_FAILED 1  /* some URL failed, or input or output broke */
 #define EXIT_USAGE 2
+
+/* One line on standard error, "uvfetch: " and the message, with the
+ * values it quotes (paths, server text) escaped as records escape them,
+ * so that it stays one line and no control byte reaches a terminal. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...) {
+  char raw[1024];
+  char line[1024];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(raw, sizeof(raw), fmt, ap);
+  va_end(ap);
+  cli_escape_line(line, sizeof(line), raw);
+  fprintf(stderr, "uvfetch: %s\n", line);
+}
 
 /* ---- stopping -------------------------------------------------------- */
 
@@ -144,7 +163,7 @@ static void on_output_error(cli_outbuf_t *o, int err) {
 
   app->failed = 1;
   if (err != UV_EPIPE)
-    fprintf(stderr, "uvfetch: writing output: %s\n", uv_strerror(err));
+    say("writing output: %s", uv_strerror(err));
   stop(app);
 }
 
@@ -152,7 +171,7 @@ static void on_trace_error(cli_outbuf_t *o, int err) {
   app_t *app = container_of(o, app_t, trace.out);
 
   app->failed = 1;
-  fprintf(stderr, "uvfetch: writing trace: %s\n", uv_strerror(err));
+  say("writing trace: %s", uv_strerror(err));
 }
 
 /* ---- URLs in, records out -------------------------------------------- */
@@ -231,7 +250,7 @@ static void on_input_end(cli_input_t *in, int err) {
   app_t *app = container_of(in, app_t, input);
 
   if (err < 0) {
-    fprintf(stderr, "uvfetch: reading %s: %s\n", in->name, uv_strerror(err));
+    say("reading %s: %s", in->name, uv_strerror(err));
     app->failed = 1;
   }
   close_input(app);
@@ -326,7 +345,7 @@ static int open_files(app_t *app) {
     int from_stdin = cfg->input == NULL || strcmp(cfg->input, "-") == 0;
 
     if (from_stdin && (app->closed_stdio & (1 << STDIN_FILENO))) {
-      fprintf(stderr, "uvfetch: cannot read standard input: it is closed\n");
+      say("cannot read standard input: it is closed");
       return -1;
     }
     err = cli_input_open(&app->input, &app->loop, cfg->input);
@@ -335,9 +354,9 @@ static int open_files(app_t *app) {
       const char *what = err == UV_EISDIR ? "is a directory" : uv_strerror(err);
 
       if (!from_stdin)
-        fprintf(stderr, "uvfetch: cannot read '%s': %s\n", cfg->input, what);
+        say("cannot read '%s': %s", cfg->input, what);
       else
-        fprintf(stderr, "uvfetch: cannot read standard input: %s\n", what);
+        say("cannot read standard input: %s", what);
       return -1;
     }
     app->input_open = 1;
@@ -345,14 +364,14 @@ static int open_files(app_t *app) {
   if (cfg->fetch.cacert != NULL) {
     err = check_cacert(&app->loop, cfg->fetch.cacert);
     if (err < 0) {
-      fprintf(stderr, "uvfetch: cannot read CA file '%s': %s\n",
+      say("cannot read CA file '%s': %s",
               cfg->fetch.cacert, uv_strerror(err));
       return -1;
     }
   }
   if (cfg->journal != NULL) {
     if (cli_journal_open(&app->journal, cfg->journal, why, sizeof(why)) < 0) {
-      fprintf(stderr, "uvfetch: %s\n", why);
+      say("%s", why);
       return -1;
     }
     app->journal_open = 1;
@@ -360,7 +379,7 @@ static int open_files(app_t *app) {
   if (cfg->output_dir != NULL) {
     err = cli_saver_open(&app->saver, &app->loop, cfg->output_dir);
     if (err < 0) {
-      fprintf(stderr, "uvfetch: cannot use output directory '%s': %s\n",
+      say("cannot use output directory '%s': %s",
               cfg->output_dir, uv_strerror(err));
       return -1;
     }
@@ -370,7 +389,7 @@ static int open_files(app_t *app) {
     err = cli_trace_open(&app->trace, &app->loop, cfg->trace,
                          cfg->fetch.max_concurrent, on_trace_error);
     if (err < 0) {
-      fprintf(stderr, "uvfetch: cannot write trace '%s': %s\n", cfg->trace,
+      say("cannot write trace '%s': %s", cfg->trace,
               uv_strerror(err));
       return -1;
     }
@@ -483,7 +502,7 @@ static int run_app(app_t *app) {
       cfg->progress == 1 || (cfg->progress == -1 && isatty(STDERR_FILENO));
   if (cli_format_init(&app->format, cfg->json, cfg->write_out, app->extras, why,
                       sizeof(why)) < 0) {
-    fprintf(stderr, "uvfetch: %s\n", why);
+    say("%s", why);
     goto done;
   }
   if (open_files(app) < 0)
@@ -492,7 +511,7 @@ static int run_app(app_t *app) {
   status = EXIT_FAILED;
   err = cli_outbuf_init(&app->out, &app->loop, STDOUT_FILENO, on_output_error);
   if (err < 0) {
-    fprintf(stderr, "uvfetch: %s\n", uv_strerror(err));
+    say("%s", uv_strerror(err));
     goto done;
   }
   have_out = 1;
@@ -503,28 +522,31 @@ static int run_app(app_t *app) {
   if (err == UVFETCH_EINVAL) {
     /* The values were checked here; what is left is libcurl refusing one,
      * and --proto is the one it knows better than we do. */
-    fprintf(stderr, "uvfetch: options refused by libcurl (%s)%s%s\n",
+    say("options refused by libcurl (%s)%s%s%s",
             uvfetch_strerror(err),
-            cfg->fetch.protocols != NULL ? "; check --proto" : "",
+            cfg->fetch.protocols != NULL
+                ? "; check that it knows every scheme of --proto: "
+                : "",
+            cfg->fetch.protocols != NULL ? cfg->fetch.protocols : "",
             cfg->nresolves > 0 ? "; check --resolve's addresses" : "");
     status = EXIT_USAGE;
     goto done;
   }
   if (err < 0) {
-    fprintf(stderr, "uvfetch: cannot start: %s\n", uvfetch_strerror(err));
+    say("cannot start: %s", uvfetch_strerror(err));
     goto done;
   }
   wire_urls(app);
   err = start_signals(app);
   if (err < 0) {
-    fprintf(stderr, "uvfetch: cannot watch signals: %s\n", uv_strerror(err));
+    say("cannot watch signals: %s", uv_strerror(err));
     goto done;
   }
   if (app->progress_on) {
     err = cli_progress_start(&app->progress, &app->loop, STDERR_FILENO,
                              progress_counts);
     if (err < 0) {
-      fprintf(stderr, "uvfetch: cannot start the progress line: %s\n",
+      say("cannot start the progress line: %s",
               uv_strerror(err));
       app->progress_on = 0;
       goto done;
@@ -585,11 +607,12 @@ static int run_main(app_t *app, int argc, char **argv) {
   if (app->closed_stdio < 0)
     return EXIT_FAILED;
   if (cli_options_parse(&app->cfg, argc, argv, err, sizeof(err)) < 0) {
+    /* Already escaped by the option parser. */
     fprintf(stderr, "uvfetch: %s\n", err);
     return EXIT_USAGE;
   }
   if (app->closed_stdio & (1 << STDOUT_FILENO)) {
-    fprintf(stderr, "uvfetch: standard output is closed\n");
+    say("standard output is closed");
     return EXIT_USAGE;
   }
   if (app->cfg.help) {
@@ -603,13 +626,13 @@ static int run_main(app_t *app, int argc, char **argv) {
 
   rc = uv_loop_init(&app->loop);
   if (rc < 0) {
-    fprintf(stderr, "uvfetch: %s\n", uv_strerror(rc));
+    say("%s", uv_strerror(rc));
     return EXIT_FAILED;
   }
   status = run_app(app);
   rc = uv_loop_close(&app->loop);
   if (rc < 0) {
-    fprintf(stderr, "uvfetch: loop still busy at exit: %s\n", uv_strerror(rc));
+    say("loop still busy at exit: %s", uv_strerror(rc));
     if (status == EXIT_FETCHED)
       status = EXIT_FAILED;
   }

@@ -11,7 +11,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "record/escape.h"
 #include "record/template.h"
 
 /* Bounds for numeric values. A larger -j than this is not a cap but a
@@ -27,12 +29,16 @@
 
 typedef cli_parse_ctx_t parse_ctx_t;
 
+/* The values a message quotes are escaped as records escape them, so the
+ * message stays one line whatever bytes the user gave. */
 int cli_options_fail(parse_ctx_t *ctx, const char *fmt, ...) {
+  char raw[1024];
   va_list ap;
 
   va_start(ap, fmt);
-  vsnprintf(ctx->err, ctx->errlen, fmt, ap);
+  vsnprintf(raw, sizeof(raw), fmt, ap);
   va_end(ap);
+  cli_escape_line(ctx->err, ctx->errlen, raw);
   return -1;
 }
 
@@ -300,10 +306,95 @@ static int set_progress(cli_config_t *cfg, const char *value,
   return 0;
 }
 
+/* The schemes libcurl 7.88 can know, for --proto; one it was built
+ * without is refused when the fetcher starts. */
+static const char *const schemes[] = {
+    "dict",  "file",   "ftp",    "ftps",  "gopher", "gophers", "http",
+    "https", "imap",   "imaps",  "ldap",  "ldaps",  "mqtt",    "pop3",
+    "pop3s", "rtmp",   "rtmpe",  "rtmps", "rtmpt",  "rtmpte",  "rtmpts",
+    "rtsp",  "scp",    "sftp",   "smb",   "smbs",   "smtp",    "smtps",
+    "telnet", "tftp",  "ws",     "wss"};
+
+#define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
+#define ALL_SCHEMES ((1ULL << NSCHEMES) - 1)
+
+static int scheme_index(const char *name, size_t n) {
+  size_t i;
+
+  for (i = 0; i < NSCHEMES; i++) {
+    if (strlen(schemes[i]) == n && strncasecmp(schemes[i], name, n) == 0)
+      return (int)i;
+  }
+  return -1;
+}
+
+/* curl's syntax: items split by commas, each a scheme or "all" after an
+ * optional '+' (allow; the default), '-' (deny) or '=' (allow only this).
+ * A list with no '+', '-' or '=' is the exact set of schemes, as it always
+ * was here; one with them starts from the default (http,https), as curl's
+ * starts from its own default (all). The set goes to the library as a
+ * plain list. */
 static int set_proto(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
+  uint64_t set = 0;
+  const char *p = value;
+  size_t out = 0;
+  size_t i;
+
   if (need_value(value, "a list of schemes", ctx) < 0)
     return -1;
-  cfg->fetch.protocols = value;
+  if (strpbrk(value, "+-=") != NULL)
+    set = 1ULL << scheme_index("http", 4) | 1ULL << scheme_index("https", 5);
+  while (*p != '\0') {
+    char action = '+';
+    size_t n;
+    uint64_t bits;
+    int k;
+
+    while (*p == ',' || *p == ' ')
+      p++;
+    if (*p == '\0')
+      break;
+    while (*p == '+' || *p == '-' || *p == '=')
+      action = *p++;
+    n = strcspn(p, ", ");
+    if (n == 3 && strncasecmp(p, "all", 3) == 0) {
+      bits = ALL_SCHEMES;
+    } else {
+      k = scheme_index(p, n);
+      if (k < 0) {
+        return cli_options_fail(ctx,
+                                "bad value '%s' for '%s': unknown scheme "
+                                "'%.*s' (expected a list such as "
+                                "\"http,https\", \"=https\" or "
+                                "\"-all,+https\")",
+                                value, ctx->name, (int)n, p);
+      }
+      bits = 1ULL << k;
+    }
+    if (action == '-')
+      set &= ~bits;
+    else if (action == '=')
+      set = bits;
+    else
+      set |= bits;
+    p += n;
+  }
+  if (set == 0) {
+    return cli_options_fail(ctx, "bad value '%s' for '%s': no scheme allowed",
+                            value, ctx->name);
+  }
+  if (set == ALL_SCHEMES) {
+    snprintf(cfg->protocols, sizeof(cfg->protocols), "all");
+  } else {
+    for (i = 0; i < NSCHEMES; i++) {
+      if (set & (1ULL << i)) {
+        out += (size_t)snprintf(cfg->protocols + out,
+                                sizeof(cfg->protocols) - out, "%s%s",
+                                out > 0 ? "," : "", schemes[i]);
+      }
+    }
+  }
+  cfg->fetch.protocols = cfg->protocols;
   return 0;
 }
 
@@ -426,8 +517,15 @@ static int set_trace(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   return 0;
 }
 
+/* CR or LF would end the header and start another one (or a request). */
 static int set_user_agent(cli_config_t *cfg, const char *value,
                           parse_ctx_t *ctx) {
+  if (strpbrk(value, "\r\n") != NULL) {
+    return cli_options_fail(ctx,
+                            "bad value '%s' for '%s': CR and LF are not "
+                            "allowed in a header",
+                            value, ctx->name);
+  }
   cfg->fetch.user_agent = value;
   return 0;
 }
@@ -510,7 +608,7 @@ static const cli_option_t options[] = {
     {"max-filesize", 0, "BYTES", set_max_filesize,
      "fail a URL whose body is larger than BYTES",
      "The body is counted after decoding; the URL fails with "
-     "UVFETCH_ETOOLARGE."},
+     "UVFETCH_ETOOLARGE. 0, the default, is no limit, as with curl."},
     {"max-host", 0, "N", set_max_host,
      "run at most N transfers per host at once",
      "Per host and port. Transfers for a host at its cap wait while "
@@ -553,7 +651,15 @@ static const cli_option_t options[] = {
      "rate, and the share done and time left when the input's size is "
      "known. A one-line summary follows at the end."},
     {"proto", 0, "LIST", set_proto,
-     "allowed schemes, also on redirect (http,https)", NULL},
+     "allowed schemes, also on redirect (http,https)",
+     "As curl's --proto: a comma-separated list of schemes, where \"all\" "
+     "is every scheme and an item may start with '+' (allow it), '-' "
+     "(deny it) or '=' (allow only it), as in \"=https\" or "
+     "\"-all,+https\". A list with none of them is exactly the schemes it "
+     "names (curl would add them to all); one with them starts from the "
+     "default, http and https. A URL with another scheme, also as a "
+     "redirect's target, fails with UVFETCH_ESCHEME; an unknown scheme is "
+     "a usage error naming it."},
     {"proxy", 'x', "URL", set_proxy, "use the proxy at URL",
      "Without it, the proxy comes from the environment as with curl "
      "(http_proxy, https_proxy, all_proxy, no_proxy). An empty URL uses "

@@ -30,6 +30,7 @@ typedef struct cli_config_s {
   int progress;           /* 1 --progress, 0 --no-progress, -1 neither */
   int stats;              /* --stats */
   cli_shard_t shard;      /* --shard K/N; n == 0 when not given */
+  char protocols[320];    /* --proto's set, as the library's plain list */
   char **urls;            /* URL arguments, in order */
   int nurls;
 } cli_config_t;

