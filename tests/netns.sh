@@ -88,6 +88,10 @@ if [ "${UVFETCH_NETNS_INSIDE:-}" != 1 ]; then
 fi
 
 # ---- inside the new namespace --------------------------------------------
+# One block, which bash reads whole before it runs any of it: CMD may run
+# for minutes, and an edit to this file meanwhile must not change what the
+# rest of this run does.
+{
 unset UVFETCH_NETNS_INSIDE
 dns_port=${UVFETCH_DNS_PORT:-5300}
 ip link set lo up
@@ -186,3 +190,4 @@ export UVFETCH_TEST_ISOLATED_NET=1 UVFETCH_TEST_DNS=1 UVFETCH_DNS_PORT=$dns_port
 status=0
 "$@" || status=$?
 exit "$status"
+}
