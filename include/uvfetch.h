@@ -156,7 +156,9 @@ typedef struct uvfetch_options_s {
   int http_version;           /* 0: libcurl default, 11: HTTP/1.1, 20: HTTP/2 */
   const char *protocols;      /* allowed schemes, also on redirect;
                                  NULL: "http,https" */
-  const char *user_agent;     /* NULL: "uvfetch/VERSION" */
+  const char *user_agent;     /* NULL: "uvfetch/VERSION"; with CR or LF,
+                                 uvfetch_init answers UVFETCH_EINVAL, as for
+                                 any header here or in a request */
   const char *cacert;         /* CA bundle file; NULL: system default */
   const char *proxy;          /* NULL: from the environment, as curl does;
                                  "": none */
@@ -185,13 +187,22 @@ typedef struct uvfetch_options_s {
                                  every transfer not sharing a lookup (60000) */
   unsigned dns_cache_size;    /* names kept at most, least recently used
                                  go first; 0: 32768 */
+  long idle_timeout_ms;       /* fail a transfer (UVFETCH_ETIMEDOUT) that
+                                 receives less than a byte a second for this
+                                 long, waiting for a response or in its
+                                 body; 0: none; low_speed_limit, when set,
+                                 replaces it (60000) */
+  int location_trusted;       /* 1: keep the fetcher's and the request's
+                                 headers on a redirect to another scheme,
+                                 host or port, as curl --location-trusted;
+                                 0: drop them there (0) */
 } uvfetch_options_t;
 
 #define UVFETCH_OPTIONS_INIT                                                   \
   {                                                                            \
     .max_concurrent = 50, .follow_redirects = 1, .max_redirects = 10,          \
     .compressed = 1, .verify_tls = 1, .retry_delay_ms = 1000,                  \
-    .dns_cache_ms = 60000                                                      \
+    .dns_cache_ms = 60000, .idle_timeout_ms = 60000                            \
   }
 
 /* Fill *opt with the defaults (the same as UVFETCH_OPTIONS_INIT). */

@@ -174,6 +174,18 @@ void uvfetch__on_handle_closed(uv_handle_t *handle) {
 
 /* ---- the public API ---------------------------------------------------- */
 
+static int one_line(const char *s) {
+  return s == NULL || strpbrk(s, "\r\n") == NULL;
+}
+
+static int lines_ok(const char *const *list) {
+  for (; list != NULL && *list != NULL; list++) {
+    if (!one_line(*list))
+      return 0;
+  }
+  return 1;
+}
+
 static int validate_options(const uvfetch_options_t *o) {
   if (o->max_concurrent < 1)
     return UVFETCH_EINVAL;
@@ -191,10 +203,14 @@ static int validate_options(const uvfetch_options_t *o) {
     return UVFETCH_EINVAL;
   if (o->retry_delay_ms < 0 || o->retry_max_time_ms < 0)
     return UVFETCH_EINVAL;
-  if (o->dns_cache_ms < 0)
+  if (o->dns_cache_ms < 0 || o->idle_timeout_ms < 0)
     return UVFETCH_EINVAL;
   if (!(o->rate >= 0 && o->rate <= 1e9))
     return UVFETCH_EINVAL; /* also NaN */
+  /* A CR or LF would end the header line and start another, or a whole
+   * second request. */
+  if (!one_line(o->user_agent) || !lines_ok(o->headers))
+    return UVFETCH_EINVAL;
   return 0;
 }
 
@@ -404,7 +420,8 @@ int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
   int err;
   size_t n;
 
-  if (f == NULL || req == NULL || req->url == NULL || req->timeout_ms < 0)
+  if (f == NULL || req == NULL || req->url == NULL || req->timeout_ms < 0 ||
+      !lines_ok(req->headers))
     return UVFETCH_EINVAL;
   if (f->closing)
     return UVFETCH_ECLOSING;

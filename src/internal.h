@@ -77,6 +77,7 @@ struct slot {
   curl_socket_t read_fd; /* the socket it established, once read from */
   int custom;   /* the transfer changed options that later ones must not see */
   int finished; /* libcurl said the transfer is done (CURLMSG_DONE) */
+  int headers_dropped; /* a redirect left the URL's origin (on_header) */
   /* resolve.c's: the name the transfer uses or waits for, and the lines
    * handed to libcurl's cache with it. */
   struct dns_name *dns;

@@ -206,12 +206,85 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userp) {
   return n;
 }
 
+/* Does a transfer need on_header to drop its headers on a redirect to
+ * another origin? */
+static int guard_headers(uvfetch_t *f, struct transfer *t) {
+  return f->opt.follow_redirects && !f->opt.location_trusted &&
+         (f->headers != NULL || (t != NULL && t->headers != NULL));
+}
+
+/* scheme://host:port of `url`, resolved against `base` when not NULL,
+ * into buf; 0, or -1 when it cannot be parsed. */
+static int origin(CURLU *p, const char *base, const char *url, char *buf,
+                  size_t size) {
+  char *scheme = NULL;
+  char *host = NULL;
+  char *port = NULL;
+  int ok;
+
+  curl_url_set(p, CURLUPART_URL, NULL, 0);
+  if (base != NULL &&
+      curl_url_set(p, CURLUPART_URL, base, CURLU_NON_SUPPORT_SCHEME) != 0)
+    return -1;
+  ok = curl_url_set(p, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == 0 &&
+       curl_url_get(p, CURLUPART_SCHEME, &scheme, 0) == 0 &&
+       curl_url_get(p, CURLUPART_HOST, &host, 0) == 0 &&
+       curl_url_get(p, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == 0;
+  if (ok)
+    snprintf(buf, size, "%s://%s:%s", scheme, host, port);
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  return ok ? 0 : -1;
+}
+
+/* A redirect's Location: when it leaves the URL's own scheme, host and
+ * port, the caller's headers stay behind, as curl does without
+ * --location-trusted (libcurl itself holds back only Authorization and
+ * Cookie). Once dropped, they stay dropped for the transfer. */
+static void check_location(struct slot *s, const char *line, size_t n) {
+  uvfetch_t *f = s->f;
+  char *effective = NULL;
+  char *location;
+  char from[600];
+  char to[600];
+  long code = 0;
+
+  curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+  if (code < 300 || code > 399)
+    return;
+  while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n'))
+    n--;
+  line += 9; /* "Location:" */
+  n -= 9;
+  while (n > 0 && (*line == ' ' || *line == '\t')) {
+    line++;
+    n--;
+  }
+  location = strndup(line, n);
+  if (location == NULL)
+    return;
+  curl_easy_getinfo(s->easy, CURLINFO_EFFECTIVE_URL, &effective);
+  if (origin(f->parser, NULL, s->t->url, from, sizeof(from)) != 0 ||
+      origin(f->parser, effective, location, to, sizeof(to)) != 0 ||
+      strcasecmp(from, to) != 0) {
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, NULL);
+    s->custom = 1; /* slot_release puts the fetcher's back */
+    s->headers_dropped = 1;
+  }
+  free(location);
+}
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userp) {
   struct slot *s = userp;
   size_t n = size * nmemb;
 
-  if (s->t->on_header(s->f, s->t->data, ptr, n) != 0)
+  if (s->t->on_header != NULL &&
+      s->t->on_header(s->f, s->t->data, ptr, n) != 0)
     return 0;
+  if (!s->headers_dropped && n > 9 && strncasecmp(ptr, "Location:", 9) == 0 &&
+      guard_headers(s->f, s->t))
+    check_location(s, ptr, n);
   return n;
 }
 
@@ -270,6 +343,10 @@ static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
     SET(CURLOPT_PROXY, ""); /* spares libcurl a getenv per transfer */
   if (f->headers != NULL)
     SET(CURLOPT_HTTPHEADER, f->headers);
+  if (guard_headers(f, NULL)) {
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, s);
+  }
   if (o->connect_timeout_ms > 0)
     SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
   if (o->timeout_ms > 0)
@@ -277,6 +354,11 @@ static CURLcode slot_configure(uvfetch_t *f, struct slot *s) {
   if (o->low_speed_limit > 0) {
     SET(CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
     SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_time);
+  } else if (o->idle_timeout_ms > 0) {
+    /* A server that stops sending holds no slot for ever. libcurl checks
+     * speed in whole seconds, while waiting for a response and after. */
+    SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+    SET(CURLOPT_LOW_SPEED_TIME, (o->idle_timeout_ms + 999) / 1000);
   }
   if (o->max_filesize > 0)
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_filesize);
@@ -347,9 +429,15 @@ static void slot_release(uvfetch_t *f, struct slot *s) {
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, f->headers);
     /* Without a header function, libcurl would hand header lines to the
      * write function whenever HEADERDATA is set. */
-    curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, NULL);
-    curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, NULL);
+    if (guard_headers(f, NULL)) {
+      curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
+      curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+    } else {
+      curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, NULL);
+      curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, NULL);
+    }
   }
+  s->headers_dropped = 0;
   s->touched = 0;
   s->custom = 0;
   s->fail = 0;
@@ -369,7 +457,7 @@ static int transfer_options(uvfetch_t *f, struct slot *s, struct transfer *t) {
     curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, t->timeout_ms);
   if (t->headers != NULL)
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, t->headers);
-  if (t->on_header != NULL) {
+  if (t->on_header != NULL || guard_headers(f, t)) {
     curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
   }

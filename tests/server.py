@@ -537,6 +537,11 @@ class Connection(asyncio.Protocol):
                     b"5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n")
         elif kind == "hang":
             await self.sleep(3600)
+        elif kind == "stall":
+            t.write(head + b"Content-Length: %d\r\n\r\n" % size +
+                    body_slice(0, min(sent, size)))
+            await self.flush()
+            await self.sleep(3600)
         elif kind == "drip":
             t.write(head + b"Content-Length: %d\r\n\r\n" % size)
             for i in range(size):

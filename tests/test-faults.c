@@ -101,6 +101,38 @@ static void test_hang_times_out(void **state) {
   fx_finish(fx);
 }
 
+/* A server that sends its headers and part of the body, then nothing, or
+ * nothing at all, holds its URL no longer than the idle timeout, which is
+ * on by default (issue 16, D.14). */
+static void test_stall_idle_timeout(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  const rec_t *r;
+
+  uvfetch_options_init(&opt);
+  assert_int_equal(opt.idle_timeout_ms, 60000);
+  opt.idle_timeout_ms = 2000;
+  fx_open(fx, &opt);
+  fx_add(fx, 0, "/fault/stall?size=100000&sent=1000");
+  fx_add(fx, 1, "/fault/hang");
+  fx_add(fx, 2, "/size/7");
+  fx_run(fx);
+
+  assert_int_equal(fx->nrecs, 3);
+  r = fx_rec(fx, 0);
+  assert_int_equal(r->error, UVFETCH_ETIMEDOUT);
+  assert_int_equal(r->curl_code, CURLE_OPERATION_TIMEDOUT);
+  assert_int_equal(r->http_code, 200);
+  assert_int_equal(r->bytes, 1000);
+  assert_true(r->total_time >= 1.9);
+  r = fx_rec(fx, 1);
+  assert_int_equal(r->error, UVFETCH_ETIMEDOUT);
+  assert_int_equal(r->http_code, 0);
+  assert_true(r->total_time >= 1.9);
+  assert_int_equal(fx_rec(fx, 2)->bytes, 7);
+  fx_finish(fx);
+}
+
 /* One byte a second: the low-speed limit ends it, with what came so far. */
 static void test_drip_low_speed(void **state) {
   fixture_t *fx = *state;
@@ -151,6 +183,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_each_fault_recorded, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_hang_times_out, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_stall_idle_timeout, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_drip_low_speed, fx_setup,
                                       fx_teardown),

@@ -218,33 +218,37 @@ static int keep_body(uvfetch_t *f, void *data, const char *buf, size_t len) {
   return 0;
 }
 
-static void test_credentials_stay_on_host(void **state) {
-  fixture_t *fx = *state;
+/* Redirect twice from fx->server: once on its own origin, once to `other`
+ * (another port, so another origin), with the fetcher's headers and a
+ * request's own; seen_same and seen_other get what /headers saw. */
+static void run_two_redirects(fixture_t *fx, test_server_t *other,
+                              int trusted) {
   static const char *const headers[] = {"Authorization: Bearer secret",
                                         "Cookie: session=secret",
-                                        "X-Plain: kept", NULL};
+                                        "X-Api-Key: secret-key",
+                                        "Proxy-Authorization: Basic secret",
+                                        "X-Plain: plain", NULL};
+  static const char *const own[] = {"X-Own: mine", NULL};
   uvfetch_options_t opt;
   uvfetch_request_t req = UVFETCH_REQUEST_INIT;
-  test_server_t other;
   char *target;
   char *url;
 
-  assert_int_equal(test_server_start(&other), 0);
   uvfetch_options_init(&opt);
   opt.headers = headers;
+  opt.location_trusted = trusted;
   fx_open(fx, &opt);
   seen_same[0] = '\0';
   seen_other[0] = '\0';
   req.on_body = keep_body;
+  req.headers = own;
 
-  /* Same host: everything is sent after the redirect. */
   url = test_url(&fx->server, "/redirect/1?to=/headers");
   req.url = url;
   req.data = seen_same;
   assert_int_equal(uvfetch_submit(fx->f, &req, NULL), 0);
   free(url);
-  /* Another host (another port): no credentials. */
-  target = test_url(&other, "/headers");
+  target = test_url(other, "/headers");
   url = test_url(&fx->server, "/redirect-to?url=%s", target);
   req.url = url;
   req.data = seen_other;
@@ -254,12 +258,88 @@ static void test_credentials_stay_on_host(void **state) {
   fx_run(fx);
 
   assert_int_equal(fx->nrecs, 2);
+  assert_int_equal(fx_rec(fx, (uintptr_t)seen_same)->http_code, 200);
+  assert_int_equal(fx_rec(fx, (uintptr_t)seen_other)->http_code, 200);
+  assert_true(fx_rec(fx, (uintptr_t)seen_same)->redirects >= 1);
+  assert_int_equal(fx_rec(fx, (uintptr_t)seen_other)->redirects, 1);
+  /* Same origin: everything goes. */
   assert_non_null(strstr(seen_same, "Authorization: Bearer secret"));
   assert_non_null(strstr(seen_same, "Cookie: session=secret"));
-  assert_non_null(strstr(seen_other, "X-Plain: kept"));
+  assert_non_null(strstr(seen_same, "X-Api-Key: secret-key"));
+  assert_non_null(strstr(seen_same, "Proxy-Authorization: Basic secret"));
+  assert_non_null(strstr(seen_same, "X-Plain: plain"));
+  assert_non_null(strstr(seen_same, "X-Own: mine"));
+}
+
+/* On a redirect to another origin the caller's headers stay behind, every
+ * one of them (issue 16, D.10): secrets come in many names. */
+static void test_headers_stay_on_origin(void **state) {
+  fixture_t *fx = *state;
+  test_server_t other;
+
+  assert_int_equal(test_server_start(&other), 0);
+  run_two_redirects(fx, &other, 0);
   assert_null(strstr(seen_other, "secret"));
+  assert_null(strstr(seen_other, "X-Plain"));
+  assert_null(strstr(seen_other, "X-Own"));
+  /* What libcurl sends of its own still goes. */
+  assert_non_null(strstr(seen_other, "User-Agent: uvfetch/"));
   fx_finish(fx);
   test_server_stop(&other);
+}
+
+/* location_trusted keeps them, as curl --location-trusted; libcurl still
+ * holds back the Authorization and Cookie it knows for the first host. */
+static void test_location_trusted_keeps_headers(void **state) {
+  fixture_t *fx = *state;
+  test_server_t other;
+
+  assert_int_equal(test_server_start(&other), 0);
+  run_two_redirects(fx, &other, 1);
+  assert_non_null(strstr(seen_other, "X-Api-Key: secret-key"));
+  assert_non_null(strstr(seen_other, "Proxy-Authorization: Basic secret"));
+  assert_non_null(strstr(seen_other, "X-Plain: plain"));
+  assert_non_null(strstr(seen_other, "X-Own: mine"));
+  fx_finish(fx);
+  test_server_stop(&other);
+}
+
+static void never_done(uvfetch_t *f, const uvfetch_result_t *r) {
+  (void)f;
+  (void)r;
+  abort();
+}
+
+/* CR or LF in a header or the User-Agent would start another header, or
+ * a second request: refused where they are given (issue 16, D.11). */
+static void test_header_injection_refused(void **state) {
+  fixture_t *fx = *state;
+  static const char *const bad[] = {"X-A: a\r\nX-Injected: yes", NULL};
+  static const char *const bad_lf[] = {"X-A: a", "X-B: b\nGET / HTTP/1.1",
+                                       NULL};
+  uvfetch_options_t opt;
+  uvfetch_request_t req = UVFETCH_REQUEST_INIT;
+  uvfetch_t *f = NULL;
+
+  uvfetch_options_init(&opt);
+  opt.user_agent = "ua\r\nX-Injected-UA: yes";
+  assert_int_equal(uvfetch_init(&fx->loop, &f, &opt, never_done),
+                   UVFETCH_EINVAL);
+  uvfetch_options_init(&opt);
+  opt.headers = bad;
+  assert_int_equal(uvfetch_init(&fx->loop, &f, &opt, never_done),
+                   UVFETCH_EINVAL);
+  assert_null(f);
+  uvfetch_options_init(&opt);
+  fx_open(fx, &opt);
+  req.url = "http://127.0.0.1:1/";
+  req.headers = bad_lf;
+  assert_int_equal(uvfetch_submit(fx->f, &req, NULL), UVFETCH_EINVAL);
+  req.headers = bad;
+  assert_int_equal(uvfetch_submit(fx->f, &req, NULL), UVFETCH_EINVAL);
+  fx_run(fx);
+  assert_int_equal(fx->nrecs, 0);
+  fx_finish(fx);
 }
 
 int main(void) {
@@ -272,7 +352,11 @@ int main(void) {
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_loop_fails, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_not_followed, fx_setup, fx_teardown),
-      cmocka_unit_test_setup_teardown(test_credentials_stay_on_host, fx_setup,
+      cmocka_unit_test_setup_teardown(test_headers_stay_on_origin, fx_setup,
+                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_location_trusted_keeps_headers,
+                                      fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_header_injection_refused, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_other_schemes_refused, fx_setup,
                                       fx_teardown),

@@ -188,6 +188,17 @@ static int set_resolve(cli_config_t *cfg, const char *value,
   return 0;
 }
 
+static int set_idle_timeout(cli_config_t *cfg, const char *value,
+                            parse_ctx_t *ctx) {
+  return parse_seconds(value, &cfg->fetch.idle_timeout_ms, ctx);
+}
+
+static int set_location_trusted(cli_config_t *cfg, const char *value,
+                                parse_ctx_t *ctx) {
+  cfg->fetch.location_trusted = 1;
+  return 0;
+}
+
 static int set_help(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   cfg->help = 1;
   return 0;
@@ -589,6 +600,13 @@ static const cli_option_t options[] = {
     {"http2", 0, NULL, set_http2, "use HTTP/2 where the server offers it",
      "Over TLS it is negotiated with ALPN; over plain HTTP libcurl asks "
      "for an upgrade (h2c), which a server may decline."},
+    {"idle-timeout", 0, "SEC", set_idle_timeout,
+     "fail a URL that stalls for SEC seconds (60)",
+     "A URL that receives less than a byte a second for SEC seconds, "
+     "waiting for its response or in its body, fails with "
+     "UVFETCH_ETIMEDOUT, so that a server that stops sending cannot hold "
+     "it for ever. 0 turns it off. --speed-limit, when given, replaces "
+     "it."},
     {"input", 'i', "FILE", set_input,
      "read URLs from FILE ('-': standard input)",
      "URLs on the command line come first, then those of FILE."},
@@ -605,6 +623,11 @@ static const cli_option_t options[] = {
      "is locked while a run uses it. The set of done URLs is held in "
      "memory, 16 bytes per URL."},
     {"json", 0, NULL, set_json, "print JSON Lines, every result field", NULL},
+    {"location-trusted", 0, NULL, set_location_trusted,
+     "keep -H headers on redirects to other hosts",
+     "As curl's: without it, a redirect to another scheme, host or port "
+     "is fetched without the -H headers, whatever their names, so that "
+     "keys and tokens stay with the host they were meant for."},
     {"max-filesize", 0, "BYTES", set_max_filesize,
      "fail a URL whose body is larger than BYTES",
      "The body is counted after decoding; the URL fails with "
