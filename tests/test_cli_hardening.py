@@ -156,5 +156,85 @@ class C1Controls(unittest.TestCase):
         self.assertIn("csi=\x9b31m", r["url"])
 
 
+class Signals(unittest.TestCase):
+    """E17: SIGHUP stops a run as SIGTERM does: every URL reported as
+    cancelled, records flushed, no temporary file left; exit 129."""
+
+    def test_sighup(self):
+        urls = [url("/fault/drip?size=100&n=%d" % i)
+                for i in range(8)]
+        server_stats(reset=True)
+        with tempfile.TemporaryDirectory() as d:
+            proc = popen(["-j", "4", "-o", d], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc.stdin.write("".join(u + "\n" for u in urls).encode())
+            proc.stdin.flush()
+            deadline = time.monotonic() + 30
+            while (server_stats()["active"] < 4 and
+                   time.monotonic() < deadline):
+                time.sleep(0.05)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGHUP)
+            try:
+                out, err = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+            self.assertEqual(proc.returncode, 129, err)
+            self.assertEqual(os.listdir(d), [])
+        recs = tsv(out)
+        self.assertGreaterEqual(len(recs), 4)
+        self.assertEqual(len({f[0] for f in recs}), len(recs))
+        for f in recs:
+            self.assertIn(f[0], urls)
+            self.assertEqual(f[1:4], ["-", "-", "UVFETCH_ECANCELED"])
+
+
+class Descriptors(unittest.TestCase):
+    """C9: too few descriptors to start is a clear refusal, not libuv's
+    abort()."""
+
+    def test_tiny_limits(self):
+        for n in (4, 5, 6):
+            p = run([url("/size/1")], preexec_fn=with_nofile(n))
+            self.assertEqual(p.returncode, 1, (n, p.stderr))
+            self.assertEqual(p.stdout, b"")
+            self.assertEqual(p.stderr.count(b"\n"), 1, p.stderr)
+            self.assertIn(b"too few file descriptors", p.stderr)
+            self.assertIn(b"limit of %d" % n, p.stderr)
+
+
+class Stats(unittest.TestCase):
+    """E21: --stats that cannot be written makes the exit status 1."""
+
+    def test_stats_to_full_disk(self):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run(T.WRAPPER + [T.UVFETCH, "--stats",
+                                            url("/size/1")],
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=full,
+                               timeout=T.TIMEOUT)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(tsv(p.stdout), [[url("/size/1"), "1"]])
+        # Written, it is 0.
+        p = run(["--stats", url("/size/1")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"by status", p.stderr)
+
+
+class Idn(unittest.TestCase):
+    """E18: a non-ASCII host name goes out as punycode, as with curl;
+    libcurl resolves *.localhost to loopback by itself."""
+
+    def test_idn_host(self):
+        u = "http://b\u00fccher.localhost:%d/size/7" % T.PORT
+        for env in (None, dict(os.environ, LC_ALL="C")):
+            p = run(["--json", u], env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            (r,) = jsonl(p.stdout)
+            self.assertEqual((r["url"], r["bytes"], r["error"]), (u, 7, None))
+
+
 if __name__ == "__main__":
     sys.exit(T.main(__name__))

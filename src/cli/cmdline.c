@@ -221,6 +221,7 @@ void cli_options_usage(FILE *out) {
         "\n"
         "Exit status: 0 every URL fetched, 1 some URL failed, 2 usage "
         "error,\n"
-        "130 interrupted (SIGINT), 143 terminated (SIGTERM).\n",
+        "130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up "
+        "(SIGHUP).\n",
         out);
 }

@@ -15,11 +15,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -50,8 +53,7 @@ typedef struct app_s {
   cli_input_t input;
   int input_open;    /* opened and not yet closed */
   int fetch_closing; /* uvfetch_close was called */
-  uv_signal_t sigint;
-  uv_signal_t sigterm;
+  uv_signal_t signals[3]; /* SIGINT, SIGTERM, SIGHUP: see start_signals */
   int signals_open;
   uint64_t window;  /* pause the input when this many URLs wait */
   int stopping;     /* stopped early: a signal, or an output went away */
@@ -105,8 +107,9 @@ static void close_signals(app_t *app) {
   app->signals_open = 0;
   /* With the last watcher gone, libuv restores the default action, so a
    * second Ctrl-C ends a program that is slow to stop. */
-  uv_close((uv_handle_t *)&app->sigint, NULL);
-  uv_close((uv_handle_t *)&app->sigterm, NULL);
+  uv_close((uv_handle_t *)&app->signals[0], NULL);
+  uv_close((uv_handle_t *)&app->signals[1], NULL);
+  uv_close((uv_handle_t *)&app->signals[2], NULL);
 }
 
 static void close_input(app_t *app) {
@@ -311,27 +314,34 @@ static int check_cacert(uv_loop_t *loop, const char *path) {
   return 0;
 }
 
+/* SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal closed, the ssh
+ * connection dropped) all stop the run the same way: every URL queued or
+ * running is reported as cancelled, records are flushed, temporary files
+ * removed, and the exit status is 128 + the signal's number. */
+static const int stop_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+
 static int start_signals(app_t *app) {
   int err;
+  int i;
 
-  err = uv_signal_init(&app->loop, &app->sigint);
-  if (err < 0)
-    return err;
-  err = uv_signal_init(&app->loop, &app->sigterm);
-  if (err < 0) {
-    uv_close((uv_handle_t *)&app->sigint, NULL);
-    return err;
+  for (i = 0; i < 3; i++) {
+    err = uv_signal_init(&app->loop, &app->signals[i]);
+    if (err < 0) {
+      while (i-- > 0)
+        uv_close((uv_handle_t *)&app->signals[i], NULL);
+      return err;
+    }
+    app->signals[i].data = app;
+    /* Watching for signals is no reason for the loop to keep running. */
+    uv_unref((uv_handle_t *)&app->signals[i]);
   }
   app->signals_open = 1;
-  app->sigint.data = app;
-  app->sigterm.data = app;
-  /* Watching for signals is no reason for the loop to keep running. */
-  uv_unref((uv_handle_t *)&app->sigint);
-  uv_unref((uv_handle_t *)&app->sigterm);
-  err = uv_signal_start(&app->sigint, on_signal, SIGINT);
-  if (err == 0)
-    err = uv_signal_start(&app->sigterm, on_signal, SIGTERM);
-  return err;
+  for (i = 0; i < 3; i++) {
+    err = uv_signal_start(&app->signals[i], on_signal, stop_signals[i]);
+    if (err < 0)
+      return err;
+  }
+  return 0;
 }
 
 /* Open the input and the files the options name. Each problem is a usage
@@ -418,6 +428,12 @@ static void print_summary(app_t *app) {
     cli_tally_stats(&app->tally, seconds, stderr);
   else if (app->progress_on)
     cli_tally_summary(&app->tally, seconds, stderr);
+  else
+    return;
+  /* A summary asked for and lost is an output that could not be written;
+   * there is nowhere left to say so but the exit status. */
+  if (fflush(stderr) != 0 || ferror(stderr))
+    app->failed = 1;
 }
 
 /* Run the loop until the work is done, then close everything on it. */
@@ -598,6 +614,41 @@ static int guard_stdio(void) {
   return closed;
 }
 
+/* Descriptors that must be free for a run to start: libuv's loop takes
+ * an epoll descriptor and, the first time in a process, a pipe for its
+ * signal handling, and aborts the process when it cannot have that pipe;
+ * then come the signal watchers' pipe, the loop's wake-up descriptor and
+ * at least one for a socket. */
+#define FREE_FDS_NEEDED 7
+
+/* 0 when FREE_FDS_NEEDED descriptors can be had, else -1 after saying
+ * so: a clear refusal instead of libuv's abort. */
+static int check_descriptors(void) {
+  int fds[FREE_FDS_NEEDED];
+  struct rlimit rl;
+  int n;
+  int i;
+
+  for (n = 0; n < FREE_FDS_NEEDED; n++) {
+    fds[n] = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (fds[n] < 0)
+      break;
+  }
+  for (i = 0; i < n; i++)
+    close(fds[i]);
+  if (n == FREE_FDS_NEEDED)
+    return 0;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    say("too few file descriptors: %d free under the limit of %llu "
+        "(ulimit -n); uvfetch needs at least %d",
+        n, (unsigned long long)rl.rlim_cur, FREE_FDS_NEEDED);
+  } else {
+    say("too few file descriptors: %d free; uvfetch needs at least %d", n,
+        FREE_FDS_NEEDED);
+  }
+  return -1;
+}
+
 static int run_main(app_t *app, int argc, char **argv) {
   char err[512];
   int status;
@@ -624,6 +675,8 @@ static int run_main(app_t *app, int argc, char **argv) {
     return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
   }
 
+  if (check_descriptors() < 0)
+    return EXIT_FAILED;
   rc = uv_loop_init(&app->loop);
   if (rc < 0) {
     say("%s", uv_strerror(rc));
@@ -639,6 +692,18 @@ static int run_main(app_t *app, int argc, char **argv) {
   return status;
 }
 
+/* libcurl turns a non-ASCII host name into punycode (IDN, through
+ * libidn2) from the bytes' character set as LC_CTYPE says, as curl does
+ * after setlocale. The user's locale is used; under the plain C locale,
+ * whose ASCII cannot spell such a name anyway, URLs are taken as UTF-8.
+ * Nothing else in uvfetch depends on the locale. */
+static void use_utf8_ctype(void) {
+  const char *set = setlocale(LC_CTYPE, "");
+
+  if (set == NULL || strcmp(nl_langinfo(CODESET), "ANSI_X3.4-1968") == 0)
+    setlocale(LC_CTYPE, "C.UTF-8");
+}
+
 int main(int argc, char **argv) {
   struct sigaction sa;
   app_t app;
@@ -649,6 +714,7 @@ int main(int argc, char **argv) {
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, NULL);
+  use_utf8_ctype();
 
   /* Names are looked up on libuv's thread pool, four threads unless told
    * otherwise: too few for a crawl over many hosts whose name servers
