@@ -18,6 +18,9 @@ The record holds every --set pair plus what was measured:
   ok          exit status 0, no failures, and --expect records if given
   syscalls    (with --strace FILE) {name: calls} from `strace -f -c`, which
               then runs CMD; "total" is the sum
+  threads     (with --threads) the most threads CMD had at once, from
+              /proc/PID/task sampled every millisecond (a taskset in front
+              execs CMD, so the pid is CMD's)
 
 A record line is "URL<TAB>BYTES" (uvfetch's TSV, and what the peers and curl
 -w print); anything else in the second field counts as a failure.
@@ -139,6 +142,7 @@ def main():
     ap.add_argument("--first-byte", action="store_true")
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--strace", metavar="FILE", help="run CMD under strace -f -c -o FILE")
+    ap.add_argument("--threads", action="store_true", help="sample CMD's thread count")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -184,6 +188,24 @@ def main():
         except ProcessLookupError:
             pass
 
+    peak_threads = [0]
+    sampler = None
+    if a.threads:
+        task_dir = "/proc/%d/task" % p.pid
+
+        def sample():
+            # Until wait4 reaps it, the pid stays CMD's, zombie or not.
+            while p.returncode is None:
+                try:
+                    n = len(os.listdir(task_dir))
+                except OSError:
+                    break
+                peak_threads[0] = max(peak_threads[0], n)
+                time.sleep(0.001)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+
     timer = threading.Timer(a.timeout, kill)
     timer.daemon = True
     timer.start()
@@ -218,6 +240,9 @@ def main():
     wall = time.monotonic() - t0
     timer.cancel()
     p.returncode = os.waitstatus_to_exitcode(status)
+    if sampler is not None:
+        sampler.join(1)
+        rec["threads"] = peak_threads[0]
     et.join(5)
     if feeder is not None:
         feeder.kill()

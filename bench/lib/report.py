@@ -137,6 +137,13 @@ def label(g):
     return s
 
 
+def number(s):
+    try:
+        return int(s)
+    except (TypeError, ValueError):
+        return None
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -422,6 +429,177 @@ class Report:
             self.target("1", "uvfetch system calls ≤ 4.5 per request", f"{total:.2f}",
                         total <= 4.5)
 
+    # -- crawl over named hosts (7) ------------------------------------------
+    def w7(self):
+        m = self.meta
+        py = (f"The Python peers fetch {fmt(number(m.get('py7_n')))} URLs over "
+              f"{fmt(number(m.get('py7_hosts')))} hosts, the same shape; rates compare.")
+        for case, title, proto in (
+                ("7a", "Workload 7: a crawl over named hosts, HTTP/1.1", "HTTP/1.1"),
+                ("7b", "Workload 7: the same crawl over HTTPS (HTTP/2 offered)", "HTTPS")):
+            g0 = groups_by(self.recs, case).get("uvfetch")
+            shape = ""
+            if g0:
+                shape = (f"{fmt(g0.n)} URLs, URL i on host h(i mod H).crawl.test, 5 a host, "
+                         "every name through dnsmasq in the benchmark's namespace. ")
+            gs = self.rate_table(case, title, shape + py)
+            if not gs:
+                continue
+            uv, cu = gs.get("uvfetch"), gs.get("curl")
+            if uv and cu:
+                x = ratio(uv.rate(), cu.rate())
+                self.target("7", f"uvfetch rate ≥ 3 × curl's ({proto})",
+                            f"{fmt(x, 2)} × ({fmt(uv.rate())} against {fmt(cu.rate())} URLs/s)"
+                            f"{cpu_note(uv, cu)}", x is not None and x >= 3.0)
+        self.w7hosts()
+        self.w7sys()
+        self.w7threads()
+        self.w7dns()
+        self.w7rss()
+
+    def w7hosts(self):
+        gs = groups_by(self.recs, "7c", key=lambda r: (r["client"], r["hosts"]))
+        if not gs:
+            return
+        self.w("### Workload 7: CPU per URL against the number of hosts")
+        self.w()
+        self.w("One URL a host (host i for URL i), -j 200, HTTP/1.1: every URL a lookup "
+               "and a new connection. CPU = user + system of the client. "
+               + load_note(self.recs, {"7c"}))
+        self.w()
+        self.w("| client | hosts | runs | CPU µs / URL | spread | × previous | req/s "
+               "| wall s | peak RSS MiB |")
+        self.w("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+        for c in CLIENT_ORDER:
+            hosts = sorted(h for (cc, h) in gs if cc == c)
+            prev = None
+            for h in hosts:
+                g = gs[(c, h)]
+                per = g.vals(lambda r: (r["user"] + r["sys"]) / r["requests"] * 1e6)
+                cur = med(per)
+                x = ratio(cur, prev)
+                self.w(f"| {label(g)} | {fmt(h)} | {len(g.runs)} | {fmt(cur)} "
+                       f"| {spread(per)} | {fmt(x, 2)} | {fmt(g.rate())} "
+                       f"| {fmt(g.wall(), 2)} | {fmt(g.rss(), 1)} |")
+                if c == "uvfetch" and prev is not None:
+                    self.target("7", f"CPU per URL, {fmt(hosts[hosts.index(h) - 1])} → "
+                                f"{fmt(h)} hosts, ≤ 1.3 ×",
+                                f"{fmt(prev)} → {fmt(cur)} µs = {fmt(x, 2)} ×",
+                                x is not None and x <= 1.3)
+                prev = cur
+        self.w()
+
+    def w7sys(self):
+        runs = [r for r in self.recs if r.get("case") == "7sys" and r.get("syscalls")]
+        if not runs:
+            return
+        self.w("### Workload 7: system calls per URL over HTTPS, one URL a host")
+        self.w()
+        self.w("`strace -f -c`, every thread; (calls at the larger count − calls at the "
+               "smaller) ÷ (difference in URLs).")
+        self.w()
+        self.w("| client | URLs (= hosts) | calls / URL | top calls per URL |")
+        self.w("|---|--:|--:|---|")
+        per_client = {}
+        for c in CLIENT_ORDER:
+            rs = sorted((r for r in runs if r["client"] == c),
+                        key=lambda r: r.get("requests") or 0)
+            if len(rs) < 2:
+                continue
+            a, b = rs[0], rs[-1]
+            dn = (b.get("requests") or 0) - (a.get("requests") or 0)
+            if dn <= 0:
+                continue
+            names = set(a["syscalls"]) | set(b["syscalls"])
+            per = {k: (b["syscalls"].get(k, 0) - a["syscalls"].get(k, 0)) / dn for k in names}
+            total = per.pop("total", sum(per.values()))
+            top = sorted(per.items(), key=lambda kv: -kv[1])
+            tops = ", ".join(f"{k} {v:.1f}" for k, v in top[:8] if v >= 0.05)
+            failed = any(not r.get("ok") for r in rs)
+            self.w(f"| {CLIENT_LABEL[c]}{' (a run FAILED)' if failed else ''} "
+                   f"| {a['requests']:,} → {b['requests']:,} | {total:.1f} | {tops} |")
+            per_client[c] = total
+        self.w()
+        if "uvfetch" in per_client and "curl" in per_client:
+            u, c = per_client["uvfetch"], per_client["curl"]
+            self.target("7", "system calls per URL over HTTPS, many hosts ≤ curl's",
+                        f"{u:.1f} against {c:.1f}", u <= c)
+
+    def w7threads(self):
+        gs = groups_by(self.recs, "7thr")
+        if not gs:
+            return
+        self.w("### Workload 7: threads")
+        self.w()
+        self.w("The most threads the client had at once (`/proc/PID/task`, sampled every "
+               "millisecond), one URL on each of the names, -j 200, HTTP/1.1.")
+        self.w()
+        self.w("| client | names | threads at most | libuv pool |")
+        self.w("|---|--:|--:|--:|")
+        for g in ordered(gs):
+            t = max(g.vals(lambda r: r["threads"]) or [0])
+            pool = g.all[0].get("pool", "") if g.client == "uvfetch" else ""
+            self.w(f"| {label(g)} | {fmt(g.n)} | {t} | {pool} |")
+        self.w()
+        uv = gs.get("uvfetch")
+        if uv and uv.runs:
+            t = max(uv.vals(lambda r: r["threads"]))
+            pool = int(uv.all[0].get("pool", 4))
+            self.target("7", f"threads ≤ 8 + libuv's pool ({pool}) over {fmt(uv.n)} names",
+                        f"{t}", t <= 8 + pool)
+
+    def w7dns(self):
+        qs = [r for r in self.recs if r.get("case") == "7dnsq"]
+        if not qs:
+            return
+        self.w("### Workload 7: lookups per name, counted at the DNS server")
+        self.w()
+        self.w("The HTTP/1.1 crawl once more, each client's names sent to a dnsmasq of "
+               "its own that logs every query (`--log-queries`, no cache); a lookup is "
+               "a `query[A]` line (getaddrinfo asks for AAAA too).")
+        self.w()
+        self.w("| client | URLs | names | A queries | AAAA queries | per name (median / max) "
+               "| names asked once | wall s |")
+        self.w("|---|--:|--:|--:|--:|--:|--:|--:|")
+        runs = {r["client"]: r for r in self.recs if r.get("case") == "7dns"}
+        for q in sorted(qs, key=lambda r: CLIENT_ORDER.index(r["client"])):
+            run = runs.get(q["client"], {})
+            bad = "" if run.get("ok") else " (run FAILED)"
+            self.w(f"| {CLIENT_LABEL.get(q['client'], q['client'])}{bad} | {fmt(q.get('n'))} "
+                   f"| {fmt(q['names'])} | {fmt(q['a_queries'])} | {fmt(q['aaaa_queries'])} "
+                   f"| {q['per_name_median']} / {q['per_name_max']} | {fmt(q['names_once'])} "
+                   f"| {fmt(run.get('wall'), 2)} |")
+            if q["client"] == "uvfetch":
+                self.target("7", "each name looked up once per cache lifetime (60 s)",
+                            f"{fmt(q['a_queries'])} lookups for {fmt(q['names'])} names "
+                            f"(at most {q['per_name_max']} a name), run of "
+                            f"{fmt(run.get('wall'), 1)} s",
+                            q["per_name_max"] == 1 and q["names"] == q.get("hosts")
+                            and bool(run.get("ok")))
+        self.w()
+
+    def w7rss(self):
+        gs = groups_by(self.recs, "7rss")
+        uv = gs.get("uvfetch")
+        if not uv:
+            return
+        hosts = uv.all[0].get("hosts")
+        self.w("### Workload 7: memory over many hosts")
+        self.w()
+        self.w(f"`awk … | uvfetch -j 200 -i -`, URL i on host h(i mod {fmt(hosts)}), HTTP/1.1.")
+        self.w()
+        self.w("| URLs | hosts | runs | peak RSS MiB | wall s | req/s | CPU µs / URL |")
+        self.w("|--:|--:|--:|--:|--:|--:|--:|")
+        per = med(uv.vals(lambda r: (r["user"] + r["sys"]) / r["requests"] * 1e6))
+        self.w(f"| {fmt(uv.n)}{' (FAILED)' if uv.failed else ''} | {fmt(hosts)} "
+               f"| {len(uv.runs)} | {fmt(uv.rss_max(), 1)} | {fmt(uv.wall(), 1)} "
+               f"| {fmt(uv.rate())} | {fmt(per)} |")
+        self.w()
+        top = uv.rss_max()
+        if top is not None:
+            self.target("7", f"peak RSS ≤ 24 MiB, {fmt(uv.n)} URLs over {fmt(hosts)} hosts",
+                        f"{top:.1f} MiB", top <= 24)
+
     # -- chart ---------------------------------------------------------------------
     def chart(self, datafile):
         gs = groups_by(self.recs, "chart", key=lambda r: (r["client"], r["j"]))
@@ -462,6 +640,7 @@ class Report:
         self.w6()
         self.sys()
         self.chart(chart_data)
+        self.w7()
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
         m = self.meta
