@@ -264,6 +264,41 @@ class Unresolvable(NamedTest):
                          1000)
 
 
+class Faults(NamedTest):
+    """tests/dnsserver.py's names that resolve, late or oddly, over HTTPS;
+    and the one that is never answered, bounded by --connect-timeout."""
+
+    def test_slow_aaaa_only_and_a_only(self):
+        with open(os.path.join(NGINX_DIR, "ipv6")) as f:
+            if f.read().strip() != "1":
+                self.skipTest("nginx has no [::1] to listen on")
+        urls = ["https://%s.fault.test:%d/f%d" % (name, HTTPS_PORT, i)
+                for i, name in enumerate(["slow", "v6only", "v4only"] * 2)]
+        p = run(["--cacert", CA, "--json"] + urls)
+        self.assertEqual((p.returncode, p.stderr), (0, b""))
+        recs = jsonl(p.stdout)
+        self.assertEqual(sorted(r["url"] for r in recs), sorted(urls))
+        for r in recs:
+            self.assertIs(r["ok"], True, r)
+            self.assertEqual((r["http_version"], r["bytes"]), (20, 1024))
+
+    def test_never_answered(self):
+        silent = "https://silent.fault.test:%d/f1" % HTTPS_PORT
+        good = "https://cusy.test:%d/f2" % HTTPS_PORT
+        p = run(["--cacert", CA, "--json", "--connect-timeout", "1",
+                 silent, good])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        recs = {r["url"]: r for r in jsonl(p.stdout)}
+        self.assertEqual(set(recs), {silent, good})
+        self.assertEqual(recs[good]["bytes"], 1024)
+        self.assertEqual(recs[silent]["error"], "UVFETCH_ERESOLVE",
+                         recs[silent])
+        self.assertIn("silent.fault.test", recs[silent]["message"])
+        # Bounded by the connect timeout, give or take a loaded machine;
+        # never a precise figure.
+        self.assertLess(recs[silent]["total_time"], 15)
+
+
 class LookupCounts(NamedTest):
     """How often a run asks the DNS server, counted there: a name once per
     cache lifetime, a name that does not exist too (issue 10, part 3)."""
