@@ -10,6 +10,8 @@
  */
 #include <stdio.h>
 
+#include <sys/resource.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,6 +216,22 @@ static int validate_options(const uvfetch_options_t *o) {
   return 0;
 }
 
+/* libcurl keeps up to four idle connections per easy handle in each
+ * connection cache. Over many hosts they are seldom reused, and each
+ * holds a descriptor that a new connection or a name lookup then lacks:
+ * the caches together keep at most half the process's descriptors. */
+static void keep_within_fds(uvfetch_t *f) {
+  struct rlimit rl;
+  unsigned caches = f->nshares > 0 ? f->nshares : 1;
+  uint64_t keep = 4 * (uint64_t)f->opt.max_concurrent;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur / 2 < keep)
+    keep = rl.rlim_cur / 2;
+  keep /= caches;
+  curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)(keep ? keep : 1));
+}
+
 static void free_fetcher(uvfetch_t *f) {
   unsigned i;
 
@@ -348,6 +366,7 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out, const uvfetch_options_t *opt,
   err = uvfetch__shares_init(f);
   if (err != 0)
     goto fail;
+  keep_within_fds(f);
 
   /* The first slot proves the options acceptable to libcurl (a protocol
    * list it does not know, say) before anything is queued. */

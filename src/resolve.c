@@ -51,10 +51,11 @@ struct dns_name {
   uint64_t expires; /* loop time */
   unsigned users;   /* running transfers that use libcurl's entry */
   int state;
-  int err;     /* the failed lookup's error (a UV_EAI_* code) */
-  int in_curl; /* libcurl's cache holds our line */
-  int idle;    /* in the LRU list */
-  char *line;  /* "host:port:addr,addr", once known */
+  int err;                     /* the failed lookup's error (a UV_EAI_* code) */
+  int in_curl;                 /* libcurl's cache holds our line */
+  int idle;                    /* in the LRU list */
+  struct dns_name *again_next; /* in the list of lookups to try again */
+  char *line;                  /* "host:port:addr,addr", once known */
   size_t hostlen;
   char key[]; /* "host:port", the host in lower case */
 };
@@ -73,7 +74,13 @@ struct dns {
   uint64_t negative_ttl_ms;
   size_t max;
   int bypass; /* through a proxy: libcurl resolves; only pins are sent */
+  struct dns_name *again; /* lookups that found no descriptor */
+  uint64_t again_at;      /* loop time to try them again */
 };
+
+/* A lookup that found no descriptor is tried again this much later, while
+ * other transfers run and may give some back. */
+enum { AGAIN_MS = 20 };
 
 static uint64_t hash_key(const char *key, size_t n) {
   uint64_t h = 14695981039346656037ULL;
@@ -309,6 +316,8 @@ static void arm(uvfetch_t *f) {
     if (f->slots[i]->dns_waiting && f->slots[i]->dns_deadline < first)
       first = f->slots[i]->dns_deadline;
   }
+  if (d->again != NULL && d->again_at < first)
+    first = d->again_at;
   if (first == UINT64_MAX) {
     uv_timer_stop(&d->timer);
     return;
@@ -428,6 +437,17 @@ struct lookup {
   struct dns_name *e;
 };
 
+/* Does any transfer run that is not waiting for a name? Only such a one
+ * can give descriptors back. */
+static int others_run(uvfetch_t *f) {
+  uint64_t waiting = 0;
+  unsigned i;
+
+  for (i = 0; i < f->nslots; i++)
+    waiting += f->slots[i]->dns_waiting != 0;
+  return f->stats.running > waiting;
+}
+
 static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   struct lookup *l = container_of(req, struct lookup, req);
   uvfetch_t *f = l->f;
@@ -439,6 +459,19 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   e->req = NULL;
   if (f->torn_down) {
     uv_freeaddrinfo(res);
+    uvfetch__handle_closed(f);
+    return;
+  }
+  if ((status == UV_EMFILE || status == UV_ENFILE) && others_run(f)) {
+    /* Out of descriptors: the waiters keep waiting (within their connect
+     * timeout), and the name is looked up again shortly, as transfers
+     * that hold descriptors end. */
+    uv_freeaddrinfo(res);
+    if (d->again == NULL)
+      d->again_at = now + AGAIN_MS;
+    e->again_next = d->again;
+    d->again = e;
+    arm(f);
     uvfetch__handle_closed(f);
     return;
   }
@@ -455,7 +488,10 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   } else {
     e->state = DNS_FAILED;
     e->err = status;
-    e->expires = now + d->negative_ttl_ms;
+    /* Out of descriptors says nothing of the name: not kept. */
+    e->expires = status == UV_EMFILE || status == UV_ENFILE
+                     ? now
+                     : now + d->negative_ttl_ms;
   }
   uvfetch__enter(f);
   wake(f, e);
@@ -499,8 +535,34 @@ static int lookup_start(uvfetch_t *f, struct dns_name *e) {
 }
 
 /* Waiting slots whose connect timeout passed fail; the lookup goes on. */
+static int lookup_start(uvfetch_t *f, struct dns_name *e);
+
+static void try_again(uvfetch_t *f) {
+  struct dns *d = f->dns;
+  struct dns_name *e;
+  int err;
+
+  while ((e = d->again) != NULL) {
+    d->again = e->again_next;
+    e->again_next = NULL;
+    err = lookup_start(f, e);
+    if (err == 0)
+      continue;
+    /* Could not even queue it: its waiters fail. */
+    e->state = DNS_FAILED;
+    e->err = err;
+    e->expires = uv_now(f->loop);
+    wake(f, e);
+    if (e->users == 0 && !e->idle) {
+      lru_push(d, e);
+      evict(d);
+    }
+  }
+}
+
 static void on_deadline(uv_timer_t *timer) {
   uvfetch_t *f = timer->data;
+  struct dns *d = f->dns;
   uint64_t now = uv_now(f->loop);
   struct dns_name *e;
   struct slot *s;
@@ -508,6 +570,8 @@ static void on_deadline(uv_timer_t *timer) {
   unsigned i;
 
   uvfetch__enter(f);
+  if (d->again != NULL && d->again_at <= now)
+    try_again(f);
   for (i = 0; i < f->nslots && !f->closing; i++) {
     s = f->slots[i];
     if (!s->dns_waiting || s->dns_deadline > now)

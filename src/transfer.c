@@ -279,8 +279,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userp) {
   struct slot *s = userp;
   size_t n = size * nmemb;
 
-  if (s->t->on_header != NULL &&
-      s->t->on_header(s->f, s->t->data, ptr, n) != 0)
+  if (s->t->on_header != NULL && s->t->on_header(s->f, s->t->data, ptr, n) != 0)
     return 0;
   if (!s->headers_dropped && n > 9 && strncasecmp(ptr, "Location:", 9) == 0 &&
       guard_headers(s->f, s->t))

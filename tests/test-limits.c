@@ -128,6 +128,46 @@ static void test_fd_shortage(void **state) {
   fx_finish(fx);
 }
 
+/* The same over 150 host names (issue 16, C.7), with the limit in force
+ * before the fetcher is made, as for a command run under ulimit -n 64:
+ * name lookups need descriptors too, and idle connections to hosts seen
+ * once must not keep them all. Needs the test namespace's DNS server. */
+static void test_fd_shortage_names(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  struct rlimit old;
+  struct rlimit low;
+  char url[128];
+  size_t i;
+
+  if (getenv("UVFETCH_TEST_DNS") == NULL) {
+    fprintf(stderr, "skipped: needs tests/netns.sh's DNS server\n");
+    skip();
+  }
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  low = old;
+  low.rlim_cur = 64;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 300;
+  fx_open(fx, &opt);
+  for (i = 0; i < 600; i++) {
+    snprintf(url, sizeof(url), "http://n%zu.fdnames.test:%d/size/%zu?delay=20",
+             i % 150, fx->server.port, i);
+    fx_add_url(fx, i, url);
+  }
+  fx_run(fx);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+
+  assert_int_equal(fx->nrecs, 600);
+  fx_assert_each_ordinal_once(fx, 600);
+  for (i = 0; i < 600; i++) {
+    assert_int_equal(fx_rec(fx, i)->error, 0);
+    assert_int_equal(fx_rec(fx, i)->bytes, i);
+  }
+  fx_finish(fx);
+}
+
 static void ignore(uvfetch_t *f, const uvfetch_result_t *r) {
 }
 
@@ -151,6 +191,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_per_host_cap, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_rate, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_fd_shortage, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_fd_shortage_names, fx_setup,
+                                      fx_teardown),
       cmocka_unit_test_setup_teardown(test_bad_limits, fx_setup, fx_teardown),
   };
 
