@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -234,6 +235,72 @@ class Idn(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             (r,) = jsonl(p.stdout)
             self.assertEqual((r["url"], r["bytes"], r["error"]), (u, 7, None))
+
+
+class Trace(unittest.TestCase):
+    """E24: a transfer that got no response ends in the phase that failed,
+    never in "wait". D12: the trace shows no password; records keep the
+    URL as given."""
+
+    def run_trace(self, urls):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "trace.json")
+            p = run(["--json", "--trace", path] + urls)
+            with open(path) as f:
+                events = json.load(f)
+        transfers = [e for e in events if e.get("cat") == "transfer"]
+        phases = [e for e in events if e.get("cat") == "phase"]
+        return p, transfers, phases
+
+    def phases_of(self, transfers, phases, name):
+        (t,) = [e for e in transfers if e["name"] == name]
+        return [(ph["name"], ph["ts"] + ph["dur"]) for ph in phases
+                if ph["tid"] == t["tid"] and t["ts"] - 1.0 <= ph["ts"] and
+                ph["ts"] + ph["dur"] <= t["ts"] + t["dur"] + 1.0], t
+
+    def test_failed_connect_and_handshake(self):
+        refused = "http://127.0.0.1:%d/x" % T.closed_port()
+        # A server that answers a ClientHello with plain text: connected,
+        # and the handshake fails.
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+
+        def answer():
+            conn, _ = srv.accept()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            conn.close()
+
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        tls = "https://127.0.0.1:%d/size/1" % srv.getsockname()[1]
+        try:
+            p, transfers, phases = self.run_trace(["-j", "1", "-m", "20",
+                                                   refused, tls])
+        finally:
+            srv.close()
+        errors = {r["url"]: r["error"] for r in jsonl(p.stdout)}
+        self.assertEqual(errors, {refused: "UVFETCH_ECONNECT",
+                                  tls: "UVFETCH_ETLS"})
+        for name, last in ((refused, "connect"), (tls, "tls")):
+            mine, t = self.phases_of(transfers, phases, name)
+            names = [n for n, _ in mine]
+            self.assertNotIn("wait", names, (name, names))
+            self.assertNotIn("download", names, (name, names))
+            if t["dur"] > 2.0:  # microseconds: long enough to be drawn
+                self.assertEqual(names[-1], last, (name, names))
+                self.assertAlmostEqual(mine[-1][1], t["ts"] + t["dur"],
+                                       delta=2.0)
+
+    def test_password_masked(self):
+        secret = "http://user:s3cret@127.0.0.1:%d/size/3" % T.PORT
+        p, transfers, _ = self.run_trace([secret])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([e["name"] for e in transfers],
+                         ["http://user:***@127.0.0.1:%d/size/3" % T.PORT])
+        (r,) = jsonl(p.stdout)
+        self.assertEqual(r["url"], secret)
 
 
 if __name__ == "__main__":

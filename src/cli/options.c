@@ -732,7 +732,9 @@ static const cli_option_t options[] = {
     {"trace", 0, "FILE", set_trace, "write a Chrome trace of the run to FILE",
      "FILE holds trace events (JSON) for Perfetto or chrome://tracing: "
      "one track per --parallel slot, and per transfer a span with its "
-     "phases dns, connect, tls, wait and download."},
+     "phases dns, connect, tls, wait and download. A transfer that got no "
+     "response ends in the phase that failed (dns, connect or tls). A "
+     "password in a URL shows as ***."},
     {"user-agent", 'A', "STR", set_user_agent,
      "send STR as the User-Agent header", NULL},
     {"version", 'V', NULL, set_version, "print versions and exit", NULL},

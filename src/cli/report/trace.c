@@ -9,9 +9,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "record/escape.h"
+#include "record/redact.h"
 #include "util/str.h"
 
 int cli_trace_open(cli_trace_t *t, uv_loop_t *loop, const char *path,
@@ -91,9 +93,51 @@ static double clamp(double v, double lo, double hi) {
   return v < hi ? v : hi;
 }
 
+/* Does the URL name https (where a TLS handshake follows the connect)? */
+static int is_https(const cli_bytes_t *url) {
+  return url->n >= 8 && strncasecmp(url->p, "https://", 8) == 0;
+}
+
+/* The phases of a transfer that got no response: the time after the last
+ * step it finished belongs to the step that failed, not to a wait for a
+ * response that no request was sent for. */
+static void failed_phases(cli_trace_t *t, cli_str_t *s, const cli_record_t *rec,
+                          double start, double dns, double conn,
+                          double total) {
+  const uvfetch_result_t *r = &rec->r;
+  unsigned slot = r->slot;
+
+  if (r->error == UVFETCH_ERESOLVE) {
+    phase(t, s, "dns", start, slot, 0.0, total);
+    return;
+  }
+  phase(t, s, "dns", start, slot, 0.0, dns);
+  /* libcurl 7.88 reports no connect time for a connection whose TLS
+   * handshake failed: then the handshake's phase starts after the name. */
+  if (r->error == UVFETCH_ETLS) {
+    phase(t, s, "connect", start, slot, dns, conn);
+    phase(t, s, "tls", start, slot, conn, total);
+    return;
+  }
+  if (!(r->connect_time > 0)) {
+    phase(t, s, "connect", start, slot, dns, total);
+    return;
+  }
+  phase(t, s, "connect", start, slot, dns, conn);
+  if (!(r->tls_time > 0) && is_https(&rec->url)) {
+    phase(t, s, "tls", start, slot, conn, total);
+    return;
+  }
+  phase(t, s, "tls", start, slot, conn,
+        r->tls_time > 0 ? clamp(r->tls_time, conn, total) : conn);
+  phase(t, s, "wait", start, slot,
+        r->tls_time > 0 ? clamp(r->tls_time, conn, total) : conn, total);
+}
+
 void cli_trace_record(cli_trace_t *t, const cli_record_t *rec) {
   const uvfetch_result_t *r = &rec->r;
   cli_str_t s = CLI_STR_INIT;
+  cli_str_t shown = CLI_STR_INIT;
   double start = micros(r->start_time);
   double total =
       isfinite(r->total_time) && r->total_time > 0 ? r->total_time : 0.0;
@@ -111,7 +155,10 @@ void cli_trace_record(cli_trace_t *t, const cli_record_t *rec) {
   name_track(t, r->slot, &s);
   begin_event(t, &s);
   cli_str_puts(&s, "{\"name\":\"");
-  cli_escape_json(&s, rec->url.p, rec->url.n);
+  cli_redact_url(&shown, rec->url.p, rec->url.n);
+  if (!shown.oom)
+    cli_escape_json(&s, shown.p, shown.len);
+  cli_str_free(&shown);
   cli_str_printf(&s,
                  "\",\"cat\":\"transfer\",\"ph\":\"X\",\"ts\":%.3f,"
                  "\"dur\":%.3f,\"pid\":1,\"tid\":%u,\"args\":{"
@@ -123,11 +170,15 @@ void cli_trace_record(cli_trace_t *t, const cli_record_t *rec) {
     cli_str_printf(&s, "\"%s\"}}", uvfetch_err_name(r->error));
   else
     cli_str_puts(&s, "null}}");
-  phase(t, &s, "dns", start, r->slot, 0.0, dns);
-  phase(t, &s, "connect", start, r->slot, dns, conn);
-  phase(t, &s, "tls", start, r->slot, conn, tls);
-  phase(t, &s, "wait", start, r->slot, tls, first);
-  phase(t, &s, "download", start, r->slot, first, total);
+  if (r->http_code == 0 && !(r->ttfb > 0)) {
+    failed_phases(t, &s, rec, start, dns, conn, total);
+  } else {
+    phase(t, &s, "dns", start, r->slot, 0.0, dns);
+    phase(t, &s, "connect", start, r->slot, dns, conn);
+    phase(t, &s, "tls", start, r->slot, conn, tls);
+    phase(t, &s, "wait", start, r->slot, tls, first);
+    phase(t, &s, "download", start, r->slot, first, total);
+  }
   if (!s.oom)
     cli_outbuf_write(&t->out, s.p, s.len);
   cli_outbuf_end_record(&t->out);
