@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "list.h"
 #include "scheduler.h"
 #include "uvfetch.h"
 
@@ -130,7 +131,7 @@ struct uvfetch_s {
 
   struct sock **socks; /* indexed by fd */
   size_t nsocks;
-  struct sock *hot; /* HTTP/2 sockets with events since the last timeout */
+  struct list hot; /* HTTP/2 sockets with events since the last timeout */
   struct dns *dns;
 
   uvfetch_stats_t stats;

@@ -46,10 +46,8 @@ struct sock {
   int opened;      /* made by on_opensocket: a connection's socket */
   int established; /* opened, and libcurl asked to read it: its close is
                       announced, so polling may outlive its interest */
-  struct sock *hot_prev; /* in the fetcher's list of hot HTTP/2 sockets */
-  struct sock *hot_next;
-  int hot; /* in that list */
-  int mux; /* carries HTTP/2: corked while libcurl writes */
+  struct list hot; /* in the fetcher's list of hot HTTP/2 sockets */
+  int mux;         /* carries HTTP/2: corked while libcurl writes */
 };
 
 void uvfetch__kick(uvfetch_t *f) {
@@ -125,33 +123,15 @@ static void cork(struct sock *k, int on) {
 }
 
 static void hot_add(uvfetch_t *f, struct sock *k) {
-  if (k->hot)
-    return;
-  k->hot = 1;
-  k->hot_prev = NULL;
-  k->hot_next = f->hot;
-  if (f->hot != NULL)
-    f->hot->hot_prev = k;
-  f->hot = k;
-}
-
-static void hot_remove(uvfetch_t *f, struct sock *k) {
-  if (!k->hot)
-    return;
-  if (k->hot_prev != NULL)
-    k->hot_prev->hot_next = k->hot_next;
-  else
-    f->hot = k->hot_next;
-  if (k->hot_next != NULL)
-    k->hot_next->hot_prev = k->hot_prev;
-  k->hot = 0;
+  if (!list_linked(&k->hot))
+    list_push_front(&f->hot, &k->hot);
 }
 
 static void cork_hot(uvfetch_t *f, int on) {
-  struct sock *k;
+  struct list *n;
 
-  for (k = f->hot; k != NULL; k = k->hot_next)
-    cork(k, on);
+  for (n = f->hot.next; n != &f->hot; n = n->next)
+    cork(container_of(n, struct sock, hot), on);
 }
 
 /* Note the connection a finished HTTP/2 transfer opened as multiplexed. */
@@ -181,8 +161,8 @@ static void socket_action(uvfetch_t *f, struct sock *k, int flags) {
     /* Uncorked and forgotten: sockets libcurl closed meanwhile left the
      * list as they went. */
     cork_hot(f, 0);
-    while (f->hot != NULL)
-      hot_remove(f, f->hot);
+    while (!list_empty(&f->hot))
+      list_remove(f->hot.next);
   } else if (k->mux) {
     hot_add(f, k);
     cork(k, 1);
@@ -307,7 +287,7 @@ static void sock_retire(uvfetch_t *f, struct sock *k) {
   if (k->events != 0)
     uv_poll_stop(&k->poll);
   k->events = 0;
-  hot_remove(f, k);
+  list_remove(&k->hot);
   f->socks[k->fd] = NULL;
   uv_close((uv_handle_t *)&k->poll, on_sock_closed);
 }

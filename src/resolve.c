@@ -42,18 +42,16 @@ enum { NEGATIVE_TTL_MS = 10000 };
 enum { MAX_ADDRS = 32 };
 
 struct dns_name {
-  struct dns_name *chain;    /* in its hash bucket */
-  struct dns_name *lru_prev; /* idle names, most recent first */
-  struct dns_name *lru_next;
-  struct slot *waiters;  /* slots waiting for the lookup, through dns_next */
-  uv_getaddrinfo_t *req; /* while the lookup runs */
+  struct dns_name *chain; /* in its hash bucket */
+  struct list lru;        /* among idle names, most recent first */
+  struct slot *waiters;   /* slots waiting for the lookup, through dns_next */
+  uv_getaddrinfo_t *req;  /* while the lookup runs */
   uint64_t hash;
   uint64_t expires; /* loop time */
   unsigned users;   /* running transfers that use libcurl's entry */
   int state;
   int err;                     /* the failed lookup's error (a UV_EAI_* code) */
   int in_curl;                 /* libcurl's cache holds our line */
-  int idle;                    /* in the LRU list */
   struct dns_name *again_next; /* in the list of lookups to try again */
   char *line;                  /* "host:port:addr,addr", once known */
   size_t hostlen;
@@ -64,8 +62,8 @@ struct dns {
   struct dns_name **buckets;
   size_t mask;
   size_t count;
-  struct dns_name *lru_head;
-  struct dns_name *lru_tail;
+  struct list lru; /* names neither used nor looked up: evicted from the
+                      back */
   struct curl_slist *drops; /* "-host:port" lines for libcurl's cache */
   struct curl_slist *pins;  /* the caller's resolve lines, for libcurl once */
   int pins_sent;
@@ -102,29 +100,12 @@ static struct dns_name *name_find(struct dns *d, const char *key, size_t n,
   return NULL;
 }
 
-static void lru_unlink(struct dns *d, struct dns_name *e) {
-  if (!e->idle)
-    return;
-  if (e->lru_prev != NULL)
-    e->lru_prev->lru_next = e->lru_next;
-  else
-    d->lru_head = e->lru_next;
-  if (e->lru_next != NULL)
-    e->lru_next->lru_prev = e->lru_prev;
-  else
-    d->lru_tail = e->lru_prev;
-  e->idle = 0;
+static void lru_unlink(struct dns_name *e) {
+  list_remove(&e->lru);
 }
 
 static void lru_push(struct dns *d, struct dns_name *e) {
-  e->lru_prev = NULL;
-  e->lru_next = d->lru_head;
-  if (d->lru_head != NULL)
-    d->lru_head->lru_prev = e;
-  else
-    d->lru_tail = e;
-  d->lru_head = e;
-  e->idle = 1;
+  list_push_front(&d->lru, &e->lru);
 }
 
 static void name_free(struct dns_name *e) {
@@ -138,7 +119,7 @@ static void name_remove(struct dns *d, struct dns_name *e) {
   while (*at != e)
     at = &(*at)->chain;
   *at = e->chain;
-  lru_unlink(d, e);
+  lru_unlink(e);
   d->count--;
   name_free(e);
 }
@@ -172,8 +153,8 @@ static void grow(struct dns *d) {
  * or being looked up are never idle, so the table may pass the cap by at
  * most the number of running transfers. */
 static void evict(struct dns *d) {
-  while (d->count > d->max && d->lru_tail != NULL)
-    name_remove(d, d->lru_tail);
+  while (d->count > d->max && !list_empty(&d->lru))
+    name_remove(d, container_of(d->lru.prev, struct dns_name, lru));
 }
 
 static struct dns_name *name_add(struct dns *d, const char *key, size_t n,
@@ -287,7 +268,7 @@ fail:
 static int use(uvfetch_t *f, struct slot *s, struct dns_name *e) {
   if (send_lines(f, s, e->state == DNS_PINNED ? NULL : e) != 0)
     return UVFETCH_ENOMEM;
-  lru_unlink(f->dns, e);
+  lru_unlink(e);
   e->users++;
   s->dns = e;
   return 0;
@@ -495,7 +476,7 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   }
   uvfetch__enter(f);
   wake(f, e);
-  if (e->users == 0 && !e->idle && e->waiters == NULL) {
+  if (e->users == 0 && !list_linked(&e->lru) && e->waiters == NULL) {
     lru_push(d, e);
     evict(d);
   }
@@ -553,7 +534,7 @@ static void try_again(uvfetch_t *f) {
     e->err = err;
     e->expires = uv_now(f->loop);
     wake(f, e);
-    if (e->users == 0 && !e->idle) {
+    if (e->users == 0 && !list_linked(&e->lru)) {
       lru_push(d, e);
       evict(d);
     }
@@ -610,7 +591,7 @@ int uvfetch__dns_begin(uvfetch_t *f, struct slot *s) {
   if (e != NULL && e->state != DNS_PENDING && e->state != DNS_PINNED &&
       e->users == 0 && e->expires <= uv_now(f->loop)) {
     /* Stale: looked up again in the same entry. */
-    lru_unlink(d, e);
+    lru_unlink(e);
     e->state = DNS_PENDING;
     err = lookup_start(f, e);
     if (err != 0) {
@@ -637,7 +618,7 @@ int uvfetch__dns_begin(uvfetch_t *f, struct slot *s) {
   if (e->state != DNS_PENDING)
     return use(f, s, e);
   /* Waits on its slot, in the name's list. */
-  lru_unlink(d, e);
+  lru_unlink(e);
   s->dns = e;
   s->dns_waiting = 1;
   s->dns_next = e->waiters;
@@ -781,6 +762,7 @@ int uvfetch__dns_init(uvfetch_t *f) {
   if (d == NULL)
     return UVFETCH_ENOMEM;
   f->dns = d;
+  list_init(&d->lru);
   /* Through a proxy, the proxy resolves the names (and libcurl the
    * proxy's): only the caller's pinned names are handed on. */
   d->bypass = (f->proxy != NULL && f->proxy[0] != '\0') ||
