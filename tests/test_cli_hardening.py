@@ -303,5 +303,45 @@ class Trace(unittest.TestCase):
         self.assertEqual(r["url"], secret)
 
 
+class SaveUnderPressure(unittest.TestCase):
+    """C8: with -o, a body's temporary file waits for a descriptor instead
+    of failing its URL. E22: -o a/b/c makes every missing level."""
+
+    def check(self, n, jobs, limit, size):
+        urls = [url("/size/%d?n=%d" % (size, i)) for i in range(n)]
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out")
+            p = run(["-j", str(jobs), "-o", out, "-i", "-"],
+                    stdin="".join(u + "\n" for u in urls).encode(),
+                    preexec_fn=with_nofile(limit))
+            recs = tsv(p.stdout)
+            errors = [f for f in recs if len(f) > 3]
+            self.assertEqual(errors[:3], [])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(len(recs), n)
+            self.assertEqual(len(os.listdir(out)), n)
+            for f in recs:
+                self.assertEqual(os.path.getsize(f[2]), size)
+
+    def test_j300_under_ulimit_64(self):
+        self.check(300, 300, 64, 2000)
+
+    def test_big_bodies_under_ulimit_32(self):
+        self.check(100, 100, 32, 300000)
+
+    def test_missing_parents_made(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "a", "b", "c")
+            p = run(["-o", out, url("/size/5")])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(len(os.listdir(out)), 1)
+            # A file in the way is still a usage error naming it.
+            with open(os.path.join(d, "f"), "w"):
+                pass
+            p = run(["-o", os.path.join(d, "f", "x"), url("/size/5")])
+            self.assertEqual(p.returncode, 2)
+            self.assertIn(b"cannot use output directory", p.stderr)
+
+
 if __name__ == "__main__":
     sys.exit(T.main(__name__))

@@ -656,7 +656,8 @@ static const cli_option_t options[] = {
      "window: at most twice --parallel URLs run or wait past it."},
     {"output-dir", 'o', "DIR", set_output_dir,
      "save each body in DIR, one file per URL",
-     "DIR is made if it does not exist (its parent must). A body is saved "
+     "DIR is made if it does not exist, with any missing parent. A body "
+     "is saved "
      "as HASH-TAIL, where HASH is 24 hex digits of the SHA-256 of the URL "
      "and TAIL the last segment of its path with every byte but letters, "
      "digits, '.', '_' and '-' made '_' (\"index\" when empty), so no name "

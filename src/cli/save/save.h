@@ -11,6 +11,18 @@
  * once with pwrite(2) instead, which slows the transfers feeding it down
  * to the disk's pace rather than buffering without end. Opening, renaming
  * and removing files are quick metadata calls, made directly.
+ *
+ * A temporary file needs a descriptor, as the library's sockets do, and
+ * must not fail its URL when the process runs out of them (the library
+ * makes transfers wait for sockets; a body that has begun cannot wait).
+ * So two descriptors are put aside when the directory is opened, and at
+ * most a quarter of the process's descriptors are held by open temporary
+ * files. A file past that count, or that cannot be opened for want of a
+ * descriptor (it is then made in a reserved one's place), is closed at
+ * once; its body is then gathered 64 KiB at a time and written by name: the file is opened, written and closed
+ * within one call, in a reserved descriptor's place if need be, so the
+ * reserve is whole again after every write and no body ever waits for
+ * another. Only those bodies pay for the extra calls.
  */
 #ifndef UVFETCH_CLI_SAVE_H
 #define UVFETCH_CLI_SAVE_H
@@ -31,6 +43,10 @@ typedef struct cli_saver_s {
   size_t budget;   /* past this, sinks write at once */
   uint64_t seq;    /* numbers temporary names */
   unsigned live;   /* sinks and orphaned files not yet released */
+  int reserve[2];  /* descriptors put aside for bodies; see above */
+  unsigned nreserve;
+  unsigned open_files; /* temporary files held open */
+  unsigned max_open;   /* at most; past it, files are written by name */
 } cli_saver_t;
 
 typedef struct cli_sink_s cli_sink_t;
@@ -41,7 +57,7 @@ typedef struct cli_sink_s cli_sink_t;
 typedef void (*cli_sink_done_cb)(cli_sink_t *k, const char *saved, int err,
                                  void *arg);
 
-/* Use directory `dir`, making it when it does not exist (its parent must).
+/* Use directory `dir`, making it and any missing parent, as mkdir -p.
  * Returns 0 or a negative errno. */
 int cli_saver_open(cli_saver_t *s, uv_loop_t *loop, const char *dir);
 
