@@ -271,7 +271,9 @@ class OutputDir(unittest.TestCase):
     def test_unusable_directory(self):
         afile = os.path.join(self.tmp.name, "file")
         open(afile, "w").close()
-        for d in (afile, os.path.join(self.tmp.name, "no", "such")):
+        # A missing parent is made (issue 16 E22); a file in the way is not
+        # a directory.
+        for d in (afile, os.path.join(afile, "below")):
             p = run(["-o", d, url("/size/1")])
             self.assertEqual(p.returncode, 2, d)
             self.assertIn(d.encode(), p.stderr)
