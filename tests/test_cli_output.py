@@ -403,7 +403,7 @@ class Stats(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         err = p.stderr.decode()
         lines = err.splitlines()
-        self.assertEqual(len(lines), 5, err)
+        self.assertEqual(len(lines), 6, err)
         self.assertRegex(lines[0], r"^uvfetch: 5 URLs in \d+\.\d\d s: 2 ok, "
                                    r"3 failed; ")
         self.assertEqual(lines[1],
@@ -417,7 +417,10 @@ class Stats(unittest.TestCase):
         self.assertTrue(lines[3].startswith(
             "uvfetch: bytes: %d decoded, %d on the wire; attempts: 5 "
             "(0 retries)" % (body_bytes, body_bytes)), lines[3])
-        self.assertRegex(lines[4], r"^uvfetch: rate: [\d.]+ URLs/s, \d+ "
+        # IP literals need no name: nothing looked up.
+        self.assertEqual(lines[4], "uvfetch: names: 0 looked up, 0 from the "
+                                   "cache; 0 URLs failed for want of one")
+        self.assertRegex(lines[5], r"^uvfetch: rate: [\d.]+ URLs/s, \d+ "
                                    r"bytes/s; wall time [\d.]+ s$")
 
     def test_quiet_in_a_pipe_by_default(self):
