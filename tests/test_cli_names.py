@@ -16,6 +16,7 @@ Environment: as for test_cli.py.
 
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -126,15 +127,25 @@ def setUpModule():
     CA = os.path.join(NGINX_DIR, "ca.pem")
     for path, size in PAGES.items():
         write_page(path, size)
+    # nginx runs as a daemon: a run ended by meson's timeout (SIGTERM)
+    # would otherwise leave it behind.
+    signal.signal(signal.SIGTERM, stop_and_exit)
+
+
+def stop_and_exit(signum, frame):
+    tearDownModule()
+    os._exit(128 + signum)
 
 
 def tearDownModule():
+    global NGINX_DIR
     if NGINX_DIR is None:
         return
     subprocess.run(["bash", NGINX_SH, "stop", NGINX_DIR],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    timeout=60)
     shutil.rmtree(NGINX_DIR, ignore_errors=True)
+    NGINX_DIR = None
 
 
 class NamedTest(unittest.TestCase):
