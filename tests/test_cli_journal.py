@@ -112,16 +112,77 @@ class Journal(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(server_stats()["requests"], 1)
 
-    def test_url_with_lost_bytes_is_fetched_again(self):
-        # Invalid UTF-8 is written as U+FFFD: such a URL cannot be matched
-        # exactly, so it is never skipped.
-        raw = url("/size/4?j=5&b=").encode() + b"\xff"
-        run(["--journal", self.path, raw])
-        with open(self.path, "rb") as f:
-            self.assertIn(b"\\ufffd", f.read())
+    def test_url_not_utf8_matched_on_its_bytes(self):
+        # Invalid UTF-8 is written as U+FFFD in "url", and the exact bytes
+        # in "url_hex": the next run skips the URL (issue 16 E16), and a
+        # URL that differs only in the lost byte is not taken for it.
+        raw = url("/size/4?j=5&b=").encode() + b"\xe9"
+        other = url("/size/4?j=5&b=").encode() + b"\xe8"
+        p = run(["--journal", self.path, raw])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        (r,), _ = journal_records(self.path)
+        self.assertIn("\ufffd", r["url"])
+        self.assertEqual(bytes.fromhex(r["url_hex"]), raw)
+        server_stats(reset=True)
+        p = run(["--journal", self.path, raw, other])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(server_stats()["requests"], 1)
+        recs = tsv(p.stdout)
+        self.assertEqual(len(recs), 1)
+        self.assertTrue(p.stdout.startswith(other.replace(b"\xe8",
+                                                          b"\\xe8")))
+
+    def test_url_with_lost_bytes_and_no_hex_is_fetched_again(self):
+        # A record without url_hex (an older uvfetch's) cannot be matched
+        # exactly, so its URL is fetched again.
+        raw = url("/size/4?j=6&b=").encode() + b"\xff"
+        with open(self.path, "wb") as f:
+            f.write(json.dumps({"url": raw.decode("utf-8", "replace"),
+                                "error": None}).encode() + b"\n")
         server_stats(reset=True)
         p = run(["--journal", self.path, raw])
         self.assertEqual(len(tsv(p.stdout)), 1)
+        self.assertEqual(server_stats()["requests"], 1)
+
+    def test_overlong_line_skipped_without_holding_it(self):
+        # Issue 16 D15: a line longer than any record uvfetch writes is
+        # dropped as it streams by; the records around it still count.
+        a, b = url("/size/1?j=7"), url("/size/2?j=7")
+        done = lambda u: json.dumps({"url": u, "error": None}).encode()
+        with open(self.path, "wb") as f:
+            f.write(done(a) + b"\n")
+            # In pieces, so that this process stays small: a child's peak
+            # counts its parent's size before exec.
+            f.write(b'{"url":"')
+            piece = b"x" * (1 << 20)
+            for _ in range(96):
+                f.write(piece)
+            f.write(b'","error":null}\n')
+            f.write(done(b) + b"\n")
+        small = os.path.join(self.tmp.name, "small.jsonl")
+        with open(small, "wb") as f:
+            f.write(done(a) + b"\n" + done(b) + b"\n")
+        rss = {}
+        for name, path in (("small", small), ("big", self.path)):
+            server_stats(reset=True)
+            with tempfile.TemporaryFile() as fout, \
+                    tempfile.TemporaryFile() as ferr:
+                proc = T.popen(["--journal", path, a, b, url("/size/3?j=7")],
+                               stdin=subprocess.DEVNULL, stdout=fout,
+                               stderr=ferr)
+                # wait4: this child's own peak, not the largest child's.
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                fout.seek(0)
+                ferr.seek(0)
+                out, err = fout.read(), ferr.read()
+            self.assertEqual(proc.returncode, 0, err)
+            self.assertEqual(server_stats()["requests"], 1, name)
+            self.assertEqual(tsv(out), [[url("/size/3?j=7"), "3"]])
+            rss[name] = usage.ru_maxrss
+        if not T.WRAPPER:
+            # ru_maxrss is in KiB; the line alone is 96 MiB.
+            self.assertLess(rss["big"] - rss["small"], 32 * 1024, rss)
 
     def test_records_carry_saved_and_sha256(self):
         out = os.path.join(self.tmp.name, "out")

@@ -619,9 +619,11 @@ static const cli_option_t options[] = {
      "start, FILE is read, and URLs that have a record there with "
      "\"error\": null are not fetched again: they make no new record but "
      "are counted as skipped in the summary. Failed URLs are tried again. "
-     "A torn last line, left by a run that was killed, is cut off. FILE "
-     "is locked while a run uses it. The set of done URLs is held in "
-     "memory, 16 bytes per URL."},
+     "A URL that is not valid UTF-8 is matched on its exact bytes (the "
+     "record's \"url_hex\"). A torn last line, left by a run that was "
+     "killed, is cut off, and a line longer than any record (4 MiB) is "
+     "skipped without being held. FILE is locked while a run uses it. The "
+     "set of done URLs is held in memory, 16 bytes per URL."},
     {"json", 0, NULL, set_json, "print JSON Lines, every result field", NULL},
     {"location-trusted", 0, NULL, set_location_trusted,
      "keep -H headers on redirects to other hosts",

@@ -17,11 +17,22 @@
 
 #define READ_SIZE (1024 * 1024)
 
+/* The longest line uvfetch writes: a record's text is bounded by its URL
+ * (an input line of at most 64 KiB, or an argument of at most 128 KiB
+ * under Linux's MAX_ARG_STRLEN), the effective URL (a Location header,
+ * at most 100 KiB in libcurl 7.88), a one-line message and a path, each
+ * at most 6 bytes a byte once escaped, and url_hex at 2. A line past this
+ * bound was not written by uvfetch: it is skipped as it streams by, and
+ * never held. */
+#define LINE_MAX_BYTES (4 * 1024 * 1024)
+
 /* What one line says, as the scanner goes through its members. */
 typedef struct line_s {
   const char *url;
   size_t urllen;
   int has_url;
+  const char *hex; /* url_hex: the URL's bytes, when JSON lost some */
+  size_t hexlen;
   int error_null;
 } line_t;
 
@@ -33,18 +44,52 @@ static void on_member(const cli_json_member_t *m, void *arg) {
     l->url = m->val;
     l->urllen = m->vallen;
     l->has_url = 1;
+  } else if (m->keylen == 7 && memcmp(m->key, "url_hex", 7) == 0 &&
+             m->type == CLI_JSON_STRING) {
+    l->hex = m->val;
+    l->hexlen = m->vallen;
   } else if (m->keylen == 5 && memcmp(m->key, "error", 5) == 0) {
     l->error_null = m->type == CLI_JSON_NULL;
   }
 }
 
-/* One complete line: add its URL when the record says done. A URL whose
- * bytes were not all kept (invalid UTF-8 became U+FFFD) cannot be matched
- * exactly, so it is left to be fetched again. Returns -1 only when out of
- * memory. */
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* url_hex's bytes into out; -1 when it is not an even run of lower-case
+ * hex digits. */
+static int unhex(const char *p, size_t n, cli_str_t *out) {
+  size_t i;
+
+  if (n % 2 != 0)
+    return -1;
+  for (i = 0; i < n; i += 2) {
+    int hi = hex_digit(p[i]);
+    int lo = hex_digit(p[i + 1]);
+    char c;
+
+    if (hi < 0 || lo < 0)
+      return -1;
+    c = (char)(hi << 4 | lo);
+    if (cli_str_append(out, &c, 1) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* One complete line: add its URL when the record says done. A URL that
+ * is not valid UTF-8 is matched on its exact bytes, from url_hex; one
+ * whose bytes were not all kept and that has no url_hex (written before
+ * there was one) cannot be matched, so it is fetched again. Returns -1
+ * only when out of memory. */
 static int take_line(cli_journal_t *j, const char *p, size_t n,
                      cli_str_t *scratch) {
-  line_t l = {NULL, 0, 0, 0};
+  line_t l = {NULL, 0, 0, NULL, 0, 0};
   size_t replaced;
 
   if (cli_json_scan_object(p, n, on_member, &l) < 0 || !l.has_url) {
@@ -55,6 +100,11 @@ static int take_line(cli_journal_t *j, const char *p, size_t n,
   if (!l.error_null)
     return 0;
   cli_str_reset(scratch);
+  if (l.hex != NULL) {
+    if (unhex(l.hex, l.hexlen, scratch) < 0)
+      return scratch->oom ? -1 : 0;
+    return cli_urlset_add(&j->done, cli_urlset_key(scratch->p, scratch->len));
+  }
   if (cli_json_unescape(l.url, l.urllen, scratch, &replaced) < 0) {
     if (scratch->oom)
       return -1;
@@ -71,6 +121,7 @@ static off_t read_all(cli_journal_t *j, cli_str_t *line, cli_str_t *scratch) {
   char *buf = malloc(READ_SIZE);
   off_t good = 0;
   off_t pos = 0;
+  int too_long = 0; /* the line so far is past LINE_MAX_BYTES: dropped */
 
   if (buf == NULL) {
     errno = ENOMEM;
@@ -92,12 +143,20 @@ static off_t read_all(cli_journal_t *j, cli_str_t *line, cli_str_t *scratch) {
     while (p < end) {
       const char *nl = memchr(p, '\n', (size_t)(end - p));
 
-      if (nl == NULL) {
-        cli_str_append(line, p, (size_t)(end - p));
-        break;
+      size_t take = (size_t)((nl != NULL ? nl : end) - p);
+
+      if (!too_long && line->len + take > LINE_MAX_BYTES) {
+        too_long = 1;
+        cli_str_free(line);
       }
-      cli_str_append(line, p, (size_t)(nl - p));
-      if (line->oom || take_line(j, line->p, line->len, scratch) < 0) {
+      if (!too_long)
+        cli_str_append(line, p, take);
+      if (nl == NULL)
+        break;
+      if (too_long) {
+        j->skipped++;
+        too_long = 0;
+      } else if (line->oom || take_line(j, line->p, line->len, scratch) < 0) {
         errno = ENOMEM;
         goto fail;
       }

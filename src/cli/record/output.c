@@ -62,16 +62,36 @@ void cli_format_free(cli_format_t *f) {
     cli_template_free(&f->tsv[i]);
 }
 
-/* ",\"key\":" and a quoted, escaped string, or null. */
-static void json_string(cli_str_t *out, const char *key, const char *s,
-                        size_t n) {
+/* ",\"key\":" and a quoted, escaped string, or null. Returns how many
+ * bytes were not valid UTF-8 (written as U+FFFD). */
+static size_t json_string(cli_str_t *out, const char *key, const char *s,
+                          size_t n) {
+  size_t lost;
+
   cli_str_puts(out, key);
   if (s == NULL) {
     cli_str_append(out, "null", 4);
-    return;
+    return 0;
   }
   cli_str_append(out, "\"", 1);
-  cli_escape_json(out, s, n);
+  lost = cli_escape_json(out, s, n);
+  cli_str_append(out, "\"", 1);
+  return lost;
+}
+
+/* ",\"url_hex\":" and the URL's bytes in hex, for a URL that JSON text
+ * could not carry whole: the journal matches on these. */
+static void json_hex(cli_str_t *out, const char *s, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  char pair[2];
+  size_t i;
+
+  cli_str_puts(out, ",\"url_hex\":\"");
+  for (i = 0; i < n; i++) {
+    pair[0] = digits[(unsigned char)s[i] >> 4];
+    pair[1] = digits[(unsigned char)s[i] & 0xf];
+    cli_str_append(out, pair, 2);
+  }
   cli_str_append(out, "\"", 1);
 }
 
@@ -89,7 +109,8 @@ void cli_format_json(const cli_record_t *rec, unsigned extras, cli_str_t *out) {
   const char *name = r->error != 0 ? uvfetch_err_name(r->error) : NULL;
   const char *msg = r->message != NULL ? r->message : "";
 
-  json_string(out, "{\"url\":", rec->url.p, rec->url.n);
+  size_t lost = json_string(out, "{\"url\":", rec->url.p, rec->url.n);
+
   json_string(out, ",\"effective_url\":", rec->effective_url.p,
               rec->effective_url.n);
   cli_str_printf(out, ",\"ordinal\":%" PRIu64 ",\"ok\":%s", r->ordinal,
@@ -118,6 +139,8 @@ void cli_format_json(const cli_record_t *rec, unsigned extras, cli_str_t *out) {
     json_string(out, ",\"sha256\":", rec->sha256,
                 rec->sha256 != NULL ? strlen(rec->sha256) : 0);
   }
+  if (lost > 0)
+    json_hex(out, rec->url.p, rec->url.n);
   cli_str_append(out, "}\n", 2);
 }
 
