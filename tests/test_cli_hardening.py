@@ -343,5 +343,23 @@ class SaveUnderPressure(unittest.TestCase):
             self.assertIn(b"cannot use output directory", p.stderr)
 
 
+class MaxFilesize(unittest.TestCase):
+    """E23: --max-filesize 0 is no limit, as with curl, and says so."""
+
+    def test_zero_is_no_limit(self):
+        p = run(["--max-filesize", "0", url("/size/100000")])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tsv(p.stdout), [[url("/size/100000"), "100000"]])
+        p = run(["--max-filesize", "1", url("/size/2")])
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(tsv(p.stdout)[0][2], "UVFETCH_ETOOLARGE")
+        man = os.environ.get("UVFETCH_MANPAGE")
+        if man and os.path.exists(man):
+            with open(man, encoding="utf-8") as f:
+                text = f.read().replace("\\-", "-")
+            i = text.index("max-filesize")
+            self.assertIn("0, the default, is no limit", text[i:i + 600])
+
+
 if __name__ == "__main__":
     sys.exit(T.main(__name__))
