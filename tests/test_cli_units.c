@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "record/escape.h"
+#include "record/redact.h"
 #include "input/jsonscan.h"
 #include "report/progress.h"
 #include "save/savename.h"
@@ -224,6 +225,30 @@ static void test_escape_c1_and_invalid(void **state) {
   assert_string_equal(line, "abc");
 }
 
+/* Issue 16 D12: a URL's password, and nothing else, becomes "***". */
+static void test_redact_url(void **state) {
+  static const char *const cases[][2] = {
+      {"http://u:secret@h:8/p?q=a:b@c", "http://u:***@h:8/p?q=a:b@c"},
+      {"https://u:p:q@x@h/", "https://u:***@h/"},
+      {"http://user@h/", "http://user@h/"},
+      {"http://h:80/a@b", "http://h:80/a@b"},
+      {"http://:pw@h", "http://:***@h"},
+      {"u:pw@h/x", "u:***@h/x"},
+      {"HTTP://u:p@h#f@g", "HTTP://u:***@h#f@g"},
+      {"", ""},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cli_str_t out = CLI_STR_INIT;
+
+    cli_redact_url(&out, cases[i][0], strlen(cases[i][0]));
+    cli_str_append(&out, "", 0);
+    assert_string_equal(out.len > 0 ? out.p : "", cases[i][1]);
+    cli_str_free(&out);
+  }
+}
+
 static void test_escape_json_and_back(void **state) {
   static const char in[] = "q\"b\\c\x01 \xc3\xa9 \xf0\x9f\x98\x80 \xff";
   cli_str_t out = CLI_STR_INIT;
@@ -431,6 +456,7 @@ int main(void) {
       cmocka_unit_test(test_escape_tsv),
       cmocka_unit_test(test_escape_c1_and_invalid),
       cmocka_unit_test(test_escape_json_and_back),
+      cmocka_unit_test(test_redact_url),
       cmocka_unit_test(test_jsonscan),
       cmocka_unit_test(test_json_unescape),
       cmocka_unit_test(test_urlset),
