@@ -51,8 +51,8 @@ typedef struct app_s {
   uvfetch_t *fetch;
   cli_outbuf_t out;
   cli_input_t input;
-  int input_open;    /* opened and not yet closed */
-  int fetch_closing; /* uvfetch_close was called */
+  int input_open;         /* opened and not yet closed */
+  int fetch_closing;      /* uvfetch_close was called */
   uv_signal_t signals[3]; /* SIGINT, SIGTERM, SIGHUP: see start_signals */
   int signals_open;
   uint64_t window;  /* pause the input when this many URLs wait */
@@ -374,8 +374,7 @@ static int open_files(app_t *app) {
   if (cfg->fetch.cacert != NULL) {
     err = check_cacert(&app->loop, cfg->fetch.cacert);
     if (err < 0) {
-      say("cannot read CA file '%s': %s",
-              cfg->fetch.cacert, uv_strerror(err));
+      say("cannot read CA file '%s': %s", cfg->fetch.cacert, uv_strerror(err));
       return -1;
     }
   }
@@ -389,8 +388,8 @@ static int open_files(app_t *app) {
   if (cfg->output_dir != NULL) {
     err = cli_saver_open(&app->saver, &app->loop, cfg->output_dir);
     if (err < 0) {
-      say("cannot use output directory '%s': %s",
-              cfg->output_dir, uv_strerror(err));
+      say("cannot use output directory '%s': %s", cfg->output_dir,
+          uv_strerror(err));
       return -1;
     }
     app->saver_open = 1;
@@ -399,8 +398,7 @@ static int open_files(app_t *app) {
     err = cli_trace_open(&app->trace, &app->loop, cfg->trace,
                          cfg->fetch.max_concurrent, on_trace_error);
     if (err < 0) {
-      say("cannot write trace '%s': %s", cfg->trace,
-              uv_strerror(err));
+      say("cannot write trace '%s': %s", cfg->trace, uv_strerror(err));
       return -1;
     }
     app->trace_open = 1;
@@ -538,13 +536,12 @@ static int run_app(app_t *app) {
   if (err == UVFETCH_EINVAL) {
     /* The values were checked here; what is left is libcurl refusing one,
      * and --proto is the one it knows better than we do. */
-    say("options refused by libcurl (%s)%s%s%s",
-            uvfetch_strerror(err),
-            cfg->fetch.protocols != NULL
-                ? "; check that it knows every scheme of --proto: "
-                : "",
-            cfg->fetch.protocols != NULL ? cfg->fetch.protocols : "",
-            cfg->nresolves > 0 ? "; check --resolve's addresses" : "");
+    say("options refused by libcurl (%s)%s%s%s", uvfetch_strerror(err),
+        cfg->fetch.protocols != NULL
+            ? "; check that it knows every scheme of --proto: "
+            : "",
+        cfg->fetch.protocols != NULL ? cfg->fetch.protocols : "",
+        cfg->nresolves > 0 ? "; check --resolve's addresses" : "");
     status = EXIT_USAGE;
     goto done;
   }
@@ -562,8 +559,7 @@ static int run_app(app_t *app) {
     err = cli_progress_start(&app->progress, &app->loop, STDERR_FILENO,
                              progress_counts);
     if (err < 0) {
-      say("cannot start the progress line: %s",
-              uv_strerror(err));
+      say("cannot start the progress line: %s", uv_strerror(err));
       app->progress_on = 0;
       goto done;
     }

@@ -163,8 +163,7 @@ static int set_header(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
 }
 
 /* curl's HOST:PORT:ADDR[,ADDR...]; the library checks the addresses. */
-static int set_resolve(cli_config_t *cfg, const char *value,
-                       parse_ctx_t *ctx) {
+static int set_resolve(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   const char *c1 = strchr(value, ':');
   const char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
   char *end = NULL;
@@ -320,11 +319,10 @@ static int set_progress(cli_config_t *cfg, const char *value,
 /* The schemes libcurl 7.88 can know, for --proto; one it was built
  * without is refused when the fetcher starts. */
 static const char *const schemes[] = {
-    "dict",  "file",   "ftp",    "ftps",  "gopher", "gophers", "http",
-    "https", "imap",   "imaps",  "ldap",  "ldaps",  "mqtt",    "pop3",
-    "pop3s", "rtmp",   "rtmpe",  "rtmps", "rtmpt",  "rtmpte",  "rtmpts",
-    "rtsp",  "scp",    "sftp",   "smb",   "smbs",   "smtp",    "smtps",
-    "telnet", "tftp",  "ws",     "wss"};
+    "dict",  "file",  "ftp",   "ftps",   "gopher", "gophers", "http",  "https",
+    "imap",  "imaps", "ldap",  "ldaps",  "mqtt",   "pop3",    "pop3s", "rtmp",
+    "rtmpe", "rtmps", "rtmpt", "rtmpte", "rtmpts", "rtsp",    "scp",   "sftp",
+    "smb",   "smbs",  "smtp",  "smtps",  "telnet", "tftp",    "ws",    "wss"};
 
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
 #define ALL_SCHEMES ((1ULL << NSCHEMES) - 1)
@@ -399,9 +397,9 @@ static int set_proto(cli_config_t *cfg, const char *value, parse_ctx_t *ctx) {
   } else {
     for (i = 0; i < NSCHEMES; i++) {
       if (set & (1ULL << i)) {
-        out += (size_t)snprintf(cfg->protocols + out,
-                                sizeof(cfg->protocols) - out, "%s%s",
-                                out > 0 ? "," : "", schemes[i]);
+        out +=
+            (size_t)snprintf(cfg->protocols + out, sizeof(cfg->protocols) - out,
+                             "%s%s", out > 0 ? "," : "", schemes[i]);
       }
     }
   }

@@ -102,8 +102,7 @@ static int is_https(const cli_bytes_t *url) {
  * step it finished belongs to the step that failed, not to a wait for a
  * response that no request was sent for. */
 static void failed_phases(cli_trace_t *t, cli_str_t *s, const cli_record_t *rec,
-                          double start, double dns, double conn,
-                          double total) {
+                          double start, double dns, double conn, double total) {
   const uvfetch_result_t *r = &rec->r;
   unsigned slot = r->slot;
 

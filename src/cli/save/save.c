@@ -466,7 +466,7 @@ void cli_sink_finish(cli_sink_t *k, int keep, cli_sink_done_cb cb, void *arg) {
     drop_pending(k);
   if (k->file != NULL && k->file->writing)
     return;
-  if (k->keep && k->pending.len > 0 && k->file->fd < 0) {
+  if (k->keep && k->pending.len > 0 && k->file != NULL && k->file->fd < 0) {
     k->err = write_by_name(k, NULL, 0);
     k->keep = k->err == 0;
   } else if (k->keep && k->pending.len > 0) {

@@ -19,10 +19,11 @@
  * most a quarter of the process's descriptors are held by open temporary
  * files. A file past that count, or that cannot be opened for want of a
  * descriptor (it is then made in a reserved one's place), is closed at
- * once; its body is then gathered 64 KiB at a time and written by name: the file is opened, written and closed
- * within one call, in a reserved descriptor's place if need be, so the
- * reserve is whole again after every write and no body ever waits for
- * another. Only those bodies pay for the extra calls.
+ * once; its body is then gathered 64 KiB at a time and written by name: the
+ * file is opened, written and closed within one call, in a reserved
+ * descriptor's place if need be, so the reserve is whole again after every
+ * write and no body ever waits for another. Only those bodies pay for the extra
+ * calls.
  */
 #ifndef UVFETCH_CLI_SAVE_H
 #define UVFETCH_CLI_SAVE_H
