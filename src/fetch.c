@@ -317,6 +317,7 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out, const uvfetch_options_t *opt,
   f->loop = loop;
   f->on_done = on_done;
   list_init(&f->hot);
+  list_init(&f->fresh);
   f->opt = *opt;
   f->data = opt->data;
   f->window = opt->order_window ? opt->order_window : 2 * opt->max_concurrent;

@@ -131,7 +131,9 @@ struct uvfetch_s {
 
   struct sock **socks; /* indexed by fd */
   size_t nsocks;
-  struct list hot; /* HTTP/2 sockets with events since the last timeout */
+  struct list hot;   /* HTTP/2 sockets with events since the last timeout */
+  struct list fresh; /* sockets opened in this call into libcurl (loop.c) */
+  int rerun;         /* a connect attempt ended in it: run all again */
   struct dns *dns;
 
   uvfetch_stats_t stats;

@@ -10,6 +10,7 @@
  * fetch.c (uvfetch__pump).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <netinet/in.h>
@@ -41,13 +42,14 @@ struct sock {
   uv_poll_t poll;
   uvfetch_t *f;
   curl_socket_t fd;
-  int events;      /* the UV_READABLE | UV_WRITABLE mask being polled */
-  int wanted;      /* the mask libcurl asked for; 0 after CURL_POLL_REMOVE */
-  int opened;      /* made by on_opensocket: a connection's socket */
-  int established; /* opened, and libcurl asked to read it: its close is
-                      announced, so polling may outlive its interest */
-  struct list hot; /* in the fetcher's list of hot HTTP/2 sockets */
-  int mux;         /* carries HTTP/2: corked while libcurl writes */
+  int events;        /* the UV_READABLE | UV_WRITABLE mask being polled */
+  int wanted;        /* the mask libcurl asked for; 0 after CURL_POLL_REMOVE */
+  int opened;        /* made by on_opensocket: a connection's socket */
+  int established;   /* opened, and libcurl asked to read it: its close is
+                        announced, so polling may outlive its interest */
+  struct list hot;   /* in the fetcher's list of hot HTTP/2 sockets */
+  struct list fresh; /* opened during this call into libcurl */
+  int mux;           /* carries HTTP/2: corked while libcurl writes */
 };
 
 void uvfetch__kick(uvfetch_t *f) {
@@ -81,9 +83,11 @@ curl_socket_t uvfetch__on_opensocket(void *clientp, curlsocktype purpose,
     wanted = k->wanted;
     sock_retire(f, k);
   }
+  k = NULL;
   err = sock_open(f, fd, &k);
   if (err == 0) {
     k->opened = 1;
+    list_push_front(&f->fresh, &k->fresh);
     err = sock_watch(k, wanted);
   }
   if (err != 0) {
@@ -151,6 +155,38 @@ void uvfetch__mux_learn(uvfetch_t *f, struct slot *s) {
 
 /* One call into libcurl for a socket's events, or for its timeout when `k`
  * is NULL, then every transfer it finished. */
+/* After a call into libcurl: when a connect attempt ended (a socket that
+ * never became a connection was let go), libcurl 7.88 readies the next
+ * address, of a name or of happy eyeballs, but connects it only when it
+ * is next called for that transfer, which the socket interface does only
+ * at the attempt's timeout, seconds later. So every transfer runs once
+ * more (curl_multi_socket_all: deprecated for a loop of this kind, and
+ * used only here), until no attempt ends. A socket opened in the call and
+ * never asked about may have been closed again inside connect(), without
+ * a word: it is checked (fcntl, only for such sockets; none on a busy
+ * path), so that libuv is never left to register a closed descriptor. */
+static void settle(uvfetch_t *f) {
+  struct sock *k;
+  int rounds;
+  int running = 0;
+
+  for (rounds = 0; rounds < 32; rounds++) {
+    while (!list_empty(&f->fresh)) {
+      k = container_of(f->fresh.next, struct sock, fresh);
+      list_remove(&k->fresh);
+      if (fcntl(k->fd, F_GETFD) < 0 && errno == EBADF) {
+        sock_retire(f, k);
+        f->rerun = 1;
+      }
+    }
+    if (!f->rerun || f->closing)
+      break;
+    f->rerun = 0;
+    CURL_IGNORE_DEPRECATION(curl_multi_socket_all(f->multi, &running);)
+  }
+  f->rerun = 0;
+}
+
 static void socket_action(uvfetch_t *f, struct sock *k, int flags) {
   curl_socket_t fd = k != NULL ? k->fd : CURL_SOCKET_TIMEOUT;
   int running = 0;
@@ -173,16 +209,8 @@ static void socket_action(uvfetch_t *f, struct sock *k, int flags) {
   } else {
     curl_multi_socket_action(f->multi, fd, flags, &running);
   }
-  uvfetch__drain(f);
-}
-
-/* Run every transfer, as curl_multi_perform does, and tell libcurl's
- * sockets anew: deprecated for a loop of this kind, and used only where
- * libcurl 7.88 would otherwise wait for no reason (see on_poll). */
-static void run_all(uvfetch_t *f) {
-  int running = 0;
-
-  CURL_IGNORE_DEPRECATION(curl_multi_socket_all(f->multi, &running);)
+  if (f->rerun || !list_empty(&f->fresh))
+    settle(f);
   uvfetch__drain(f);
 }
 
@@ -190,7 +218,6 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   struct sock *k = container_of(handle, struct sock, poll);
   uvfetch_t *f = k->f;
   int flags = 0;
-  int refused;
 
   if (k->wanted == 0) {
     /* An idle connection stirred (the server closed it, say): libcurl is
@@ -212,16 +239,8 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     if (events & UV_WRITABLE)
       flags |= CURL_CSELECT_OUT;
   }
-  /* A connect that failed: libcurl 7.88 readies its next address (happy
-   * eyeballs, or the next address of a name) but connects it only when it
-   * is next called for that transfer, which the socket interface does only
-   * at the attempt's timeout, seconds later. Everything is run once more,
-   * so that the next address is tried now. */
-  refused = status < 0 && k->opened && !k->established;
   uvfetch__enter(f);
   socket_action(f, k, flags);
-  if (refused && !f->closing)
-    run_all(f);
   uvfetch__leave(f);
 }
 
@@ -288,6 +307,7 @@ static void sock_retire(uvfetch_t *f, struct sock *k) {
     uv_poll_stop(&k->poll);
   k->events = 0;
   list_remove(&k->hot);
+  list_remove(&k->fresh);
   f->socks[k->fd] = NULL;
   uv_close((uv_handle_t *)&k->poll, on_sock_closed);
 }
@@ -391,10 +411,14 @@ int uvfetch__on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
   if (what == CURL_POLL_REMOVE) {
     if (k == NULL)
       return 0;
-    if (k->established)
+    if (k->established) {
       sock_watch(k, 0);
-    else
-      sock_retire(f, k);
+      return 0;
+    }
+    /* A connect attempt ended: see settle. */
+    if (k->opened)
+      f->rerun = 1;
+    sock_retire(f, k);
     return 0;
   }
   if (k == NULL) {
@@ -416,6 +440,7 @@ int uvfetch__on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
   }
   if (what & CURL_POLL_OUT)
     want |= UV_WRITABLE;
+  list_remove(&k->fresh); /* libcurl knows it: see settle */
   err = sock_watch(k, want);
   if (err != 0)
     uvfetch__fail_socket(f, easy, err);
