@@ -76,6 +76,12 @@ def _drive(f: Fetcher, urls: Iterable[Url]) -> Iterator[Any]:
         ready = f._ready
         more = True
         while True:
+            if ready:
+                yield ready.popleft()
+                continue
+            # Topped up only once every finished result is handed out, so
+            # that URLs in the library plus results not yet taken never
+            # pass the limit.
             while more and len(pending) < limit:
                 try:
                     url = next(it)
@@ -83,13 +89,8 @@ def _drive(f: Fetcher, urls: Iterable[Url]) -> Iterator[Any]:
                     more = False
                     break
                 f._add(url, None, ADD_REPORT_INVALID)
-            if ready:
-                yield ready.popleft()
-                continue
             if not pending:
-                if not more:
-                    return
-                continue
+                return
             f._step()
     finally:
         f.close()

@@ -109,6 +109,12 @@ async def afetch(urls: Iterable[Url], concurrency: int = 50, *,
         ready = f._ready
         more = True
         while True:
+            if ready:
+                yield ready.popleft()
+                continue
+            # Topped up only once every finished result is handed out, so
+            # that URLs in the library plus results not yet taken never
+            # pass the limit.
             while more and len(pending) < limit:
                 try:
                     url = next(it)
@@ -116,13 +122,8 @@ async def afetch(urls: Iterable[Url], concurrency: int = 50, *,
                     more = False
                     break
                 f._add(url, None, ADD_REPORT_INVALID)
-            if ready:
-                yield ready.popleft()
-                continue
             if not pending:
-                if not more:
-                    return
-                continue
+                return
             await driver.wait()
     finally:
         if driver is not None:
