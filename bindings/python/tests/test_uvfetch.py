@@ -595,6 +595,70 @@ class TestAsyncio(unittest.TestCase):
         self.assertEqual((n, total), (2000, 20 * sum(range(100))))
 
 
+NOTEBOOK = os.path.join(HERE, "..", "examples", "sitesize.ipynb")
+
+
+def run_notebook(path, after_cell=None):
+    """Run a notebook's code cells in one namespace, as a kernel would:
+    top-level await allowed, a cell's last expression "displayed". Returns
+    [(cell id, printed text, displayed value)]. after_cell(id, namespace)
+    runs after each cell (to swap in loopback URLs)."""
+    import ast
+    import io
+    import inspect
+    with open(path) as f:
+        nb = json.load(f)
+    ns = {"__name__": "__main__"}
+    out = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"])
+        tree = ast.parse(src)
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        printed = io.StringIO()
+        value = None
+        with contextlib.redirect_stdout(printed):
+            for node, mode in ((tree, "exec"), (last, "eval")):
+                if node is None:
+                    continue
+                code = compile(node, cell["id"], mode, flags=flags)
+                result = eval(code, ns)
+                if inspect.iscoroutine(result):
+                    result = asyncio.run(result)
+                if mode == "eval":
+                    value = result
+        out.append((cell["id"], printed.getvalue(), value))
+        if after_cell is not None:
+            after_cell(cell["id"], ns)
+    return out
+
+
+class TestNotebook(unittest.TestCase):
+    def test_the_seed_notebook_on_a_loopback_mirror(self):
+        # The five sites' page sizes, served by the test server.
+        sizes = [236862, 41273, 38115, 36389, 35102]
+        mirror = [url("/size/%d?gzip=1" % n) for n in sizes]
+
+        def swap(cell_id, ns):
+            if cell_id == "sites":
+                self.assertEqual(len(ns["sites"]), 5)
+                ns["sites"] = mirror
+
+        cells = {cid: (text, value)
+                 for cid, text, value in run_notebook(NOTEBOOK, swap)}
+        self.assertEqual(sorted(cells), ["afetch", "imap", "map", "sites"])
+        printed = cells["imap"][0].splitlines()
+        self.assertEqual(sorted(printed),
+                         sorted("%s %d" % p for p in zip(mirror, sizes)))
+        self.assertEqual(cells["map"][1], list(zip(mirror, sizes)))
+        self.assertEqual(sorted(cells["afetch"][1]),
+                         sorted((u, 200, n) for u, n in zip(mirror, sizes)))
+
+
 def main(module=__name__):
     """Run the tests; the last line is the tally scripts/test reads."""
     suite = unittest.defaultTestLoader.loadTestsFromModule(
