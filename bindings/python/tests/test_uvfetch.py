@@ -17,7 +17,6 @@ import ctypes
 import gc
 import json
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -578,6 +577,24 @@ class TestAsyncio(unittest.TestCase):
 
         asyncio.run(main())
         self.assertEqual(wait_idle(), 0)
+
+    def test_fetcher_async_for_crawls(self):
+        async def main():
+            seen = []
+            with uvfetch.Fetcher(3) as f:
+                f.add(url("/size/4"), data=0)
+                async for r in f:
+                    seen.append((r.bytes, r.data))
+                    if r.bytes > 1:
+                        for _ in range(2):
+                            f.add(url("/size/%d" % (r.bytes // 2)),
+                                  data=r.data + 1)
+                return seen, f.stats()
+
+        seen, st = asyncio.run(main())
+        self.assertEqual(sorted(seen), [(1, 2)] * 4 + [(2, 1)] * 2 +
+                         [(4, 0)])
+        self.assertEqual((st.added, st.done), (7, 7))
 
     def test_afetch_many(self):
         async def main():

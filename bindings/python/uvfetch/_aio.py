@@ -129,3 +129,23 @@ async def afetch(urls: Iterable[Url], concurrency: int = 50, *,
         if driver is not None:
             driver.stop()
         f.close()
+
+
+async def _aiter_fetcher(f: Fetcher) -> AsyncIterator[Result]:
+    """Fetcher's results under asyncio: ``async for r in fetcher``. Ends
+    when no URL is outstanding; URLs added from the loop's body (or by
+    other tasks) are waited for too."""
+    driver = _Driver(f, asyncio.get_running_loop())
+    try:
+        while True:
+            if f._ready:
+                yield f._ready.popleft()
+                continue
+            if not f._pending or f.closed:
+                return
+            await driver.wait()
+    finally:
+        driver.stop()
+
+
+Fetcher.__aiter__ = _aiter_fetcher

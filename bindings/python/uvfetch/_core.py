@@ -15,8 +15,8 @@ import ctypes
 import select
 from collections import deque
 from ctypes import byref, c_uint64, c_void_p
-from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Union
+from dataclasses import dataclass
+from typing import Any, Deque, Dict, Iterator, Optional, Union
 
 from . import _lib
 from ._lib import (ADD_REPORT_INVALID, BODY_CB, CLOSE_CB, DONE_CB,
@@ -238,7 +238,9 @@ class Fetcher:
 
     Every URL accepted by add() comes back exactly once from iteration:
     done, failed or cancelled. Iterating drives the loop; nothing happens
-    between iterations. Not thread-safe: use a Fetcher from one thread.
+    between iterations. Under asyncio, ``async for r in f`` drives it from
+    the running loop instead. Not thread-safe: use a Fetcher from one
+    thread.
     """
 
     def __init__(self, concurrency: int = 50, *, ordered: bool = False,
