@@ -52,6 +52,14 @@ def with_nofile(n):
     return apply
 
 
+# valgrind keeps descriptors of its own under the limit, and reports one
+# above what it leaves the program as EMFILE after the call made it (a
+# file then exists though its open "failed"): a limit means something
+# else under a wrapper.
+no_wrapper = unittest.skipIf(bool(T.WRAPPER),
+                             "descriptor limits differ under a wrapper")
+
+
 class UsageLines(unittest.TestCase):
     """E20, D11: a usage error is one line, with the bad value escaped as
     records escape it."""
@@ -196,6 +204,7 @@ class Descriptors(unittest.TestCase):
     """C9: too few descriptors to start is a clear refusal, not libuv's
     abort()."""
 
+    @no_wrapper
     def test_tiny_limits(self):
         for n in (4, 5, 6):
             p = run([url("/size/1")], preexec_fn=with_nofile(n))
@@ -323,9 +332,11 @@ class SaveUnderPressure(unittest.TestCase):
             for f in recs:
                 self.assertEqual(os.path.getsize(f[2]), size)
 
+    @no_wrapper
     def test_j300_under_ulimit_64(self):
         self.check(300, 300, 64, 2000)
 
+    @no_wrapper
     def test_big_bodies_under_ulimit_32(self):
         self.check(100, 100, 32, 300000)
 
