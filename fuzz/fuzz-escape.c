@@ -1,9 +1,11 @@
 /* Fuzz the output escapers (src/cli/escape.c), and decode what the JSON
  * escaper wrote with the journal's decoder (src/cli/jsonscan.c).
  *
- * Checked: a TSV field holds no tab, newline, CR or other control byte; a
- * JSON string body holds no raw control byte or unescaped quote, is valid
- * UTF-8, and decodes back to the input exactly when nothing was replaced.
+ * Checked: a TSV field (and a message line) holds no tab, newline, CR or
+ * other control byte, C1 controls included, and is valid UTF-8; a JSON
+ * string body holds no raw control byte (C1 included) or unescaped quote,
+ * is valid UTF-8, and decodes back to the input exactly when nothing was
+ * replaced.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +46,20 @@ static size_t utf8_len(const unsigned char *p, size_t n) {
   return len;
 }
 
+/* A run of text safe for a terminal: valid UTF-8, no C0, DEL or C1. */
+static void check_shown(const unsigned char *p, size_t n) {
+  size_t i;
+  size_t k;
+
+  for (i = 0; i < n; i += k) {
+    if (p[i] < 0x20 || p[i] == 0x7F)
+      abort();
+    k = utf8_len(p + i, n - i);
+    if (k == 0 || (k == 2 && p[i] == 0xC2 && p[i + 1] <= 0x9F))
+      abort();
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cli_str_t tsv = CLI_STR_INIT;
   cli_str_t json = CLI_STR_INIT;
@@ -54,13 +70,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t i;
   size_t k;
 
+  char line[256];
+  char *text;
+
   cli_escape_tsv(&tsv, (const char *)data, size);
   if (tsv.oom)
     goto out;
-  for (i = 0; i < tsv.len; i++) {
-    if ((unsigned char)tsv.p[i] < 0x20 || tsv.p[i] == 0x7F)
-      abort();
-  }
+  check_shown((const unsigned char *)tsv.p, tsv.len);
+
+  text = malloc(size + 1);
+  if (text == NULL)
+    goto out;
+  memcpy(text, data, size);
+  text[size] = '\0';
+  cli_escape_line(line, sizeof(line), text);
+  free(text);
+  check_shown((const unsigned char *)line, strlen(line));
 
   replaced = cli_escape_json(&json, (const char *)data, size);
   if (json.oom)
@@ -76,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       continue;
     }
     k = utf8_len(p + i, json.len - i);
-    if (k == 0)
+    if (k == 0 || (k == 2 && p[i] == 0xC2 && p[i + 1] <= 0x9F))
       abort();
   }
   if (cli_json_unescape(json.p, json.len, &back, &decoded_replaced) != 0)
