@@ -136,11 +136,13 @@ class TestLayout(unittest.TestCase):
                 consts[parts[1]] = int(parts[2])
                 continue
             st = mirrors[parts[0]]
+            hint = "%s: include/uvfetch.h changed; update uvfetch/_lib.py " \
+                "and tests/layout.c" % line
             if parts[1] == "sizeof":
-                self.assertEqual(ctypes.sizeof(st), int(parts[2]), line)
+                self.assertEqual(ctypes.sizeof(st), int(parts[2]), hint)
             else:
                 self.assertEqual(getattr(st, parts[1]).offset,
-                                 int(parts[3]), line)
+                                 int(parts[3]), hint)
                 seen[parts[0]].add(parts[1])
         for name, st in mirrors.items():
             # Every C field printed is mirrored, and nothing more.
@@ -155,7 +157,7 @@ class TestLayout(unittest.TestCase):
         self.assertEqual(consts["UV_RUN_NOWAIT"], _lib.UV_RUN_NOWAIT)
 
     def test_defaults_come_from_the_library(self):
-        opt = _lib.Options()
+        opt = _lib.new_struct(_lib.Options)
         _lib.load().uvfetch_options_init(ctypes.byref(opt))
         self.assertEqual((opt.max_concurrent, opt.follow_redirects,
                           opt.max_redirects, opt.compressed, opt.verify_tls,

@@ -203,7 +203,7 @@ def _make_options(concurrency: int, ordered: bool, options: Dict[str, Any]):
     """An Options struct, and the ctypes objects its pointers point into
     (kept alive by the caller until uvfetch_init has copied them)."""
     lib = _lib.load()
-    opt = _lib.Options()
+    opt = _lib.new_struct(_lib.Options)
     lib.uvfetch_options_init(byref(opt))
     concurrency = int(concurrency)
     if concurrency < 1:
@@ -437,7 +437,7 @@ class Fetcher:
         return self._stats()
 
     def _stats(self) -> Stats:
-        s = _lib.Stats()
+        s = _lib.new_struct(_lib.Stats)
         self._lib.uvfetch_get_stats(self._f, byref(s))
         return Stats(*(getattr(s, n) for n, _ in _lib.Stats._fields_))
 

@@ -14,8 +14,8 @@ import threading
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int,
                     c_int64, c_long, c_size_t, c_uint, c_uint64, c_void_p)
 
-__all__ = ["LibraryNotFound", "load", "Options", "Result", "Request",
-           "Stats", "DONE_CB", "CLOSE_CB", "BODY_CB", "UV_RUN_DEFAULT",
+__all__ = ["LibraryNotFound", "load", "new_struct", "Options", "Result",
+           "Request", "Stats", "DONE_CB", "CLOSE_CB", "BODY_CB", "UV_RUN_DEFAULT",
            "UV_RUN_ONCE", "UV_RUN_NOWAIT", "ADD_REPORT_INVALID"]
 
 UV_RUN_DEFAULT = 0
@@ -129,6 +129,20 @@ class Stats(Structure):
         ("dns_hits", c_uint64),
         ("dns_failures", c_uint64),
     ]
+
+
+# Bytes past the end of a mirrored struct that the library writes
+# (uvfetch_options_init, uvfetch_get_stats). The header grows by appending
+# fields; with this slack a library newer than these mirrors writes its new
+# fields into bytes of ours rather than past them, and uvfetch_init reads
+# the defaults uvfetch_options_init put there.
+SLACK = 256
+
+
+def new_struct(cls):
+    """A zeroed cls with SLACK bytes after it, for the library to fill."""
+    buf = (ctypes.c_char * (ctypes.sizeof(cls) + SLACK))()
+    return cls.from_buffer(buf)  # keeps buf alive
 
 
 # name: (restype, argtypes). The uvfetch_t * and uv_loop_t * are plain
