@@ -17,6 +17,7 @@ import ctypes
 import gc
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -155,6 +156,24 @@ class TestLayout(unittest.TestCase):
                          _lib.ADD_REPORT_INVALID)
         self.assertEqual(consts["UV_RUN_DEFAULT"], _lib.UV_RUN_DEFAULT)
         self.assertEqual(consts["UV_RUN_NOWAIT"], _lib.UV_RUN_NOWAIT)
+
+    def test_every_header_field_is_mirrored_in_order(self):
+        # A field added into padding leaves sizeof alone: read the names.
+        with open(os.path.join(TOP, "include", "uvfetch.h")) as f:
+            header = re.sub(r"/\*.*?\*/", " ", f.read(), flags=re.S)
+        mirrors = {"uvfetch_result": _lib.Result,
+                   "uvfetch_options": _lib.Options,
+                   "uvfetch_request": _lib.Request,
+                   "uvfetch_stats": _lib.Stats}
+        for name, st in mirrors.items():
+            m = re.search(r"typedef struct %s_s \{(.*?)\} %s_t;"
+                          % (name, name), header, re.S)
+            self.assertIsNotNone(m, name)
+            fields = [re.search(r"(\w+)\s*$", decl).group(1)
+                      for decl in m.group(1).split(";") if decl.strip()]
+            self.assertEqual([f for f, _ in st._fields_], fields,
+                             "%s_t: include/uvfetch.h changed; update "
+                             "uvfetch/_lib.py and tests/layout.c" % name)
 
     def test_defaults_come_from_the_library(self):
         opt = _lib.new_struct(_lib.Options)
