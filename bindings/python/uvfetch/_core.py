@@ -217,7 +217,7 @@ def _make_options(concurrency: int, ordered: bool, options: Dict[str, Any]):
         except KeyError:
             raise TypeError("unknown option %r (options: %s)"
                             % (name, ", ".join(OPTION_NAMES))) from None
-        if value is None and cfield not in ("proxy",):
+        if value is None:
             continue  # None: the library's default
         v = conv(name, value)
         keep.append(v)
