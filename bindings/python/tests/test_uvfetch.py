@@ -442,15 +442,20 @@ class TestStopping(unittest.TestCase):
         self.assertEqual(wait_idle(), 0)
 
     def test_exception_inside_a_callback_is_raised_from_the_iterator(self):
-        it = uvfetch.fetch([url("/size/1"), url("/size/2")], 1)
-        f = it.gi_frame.f_locals["f"]
+        # A Ctrl-C can land in a callback too: KeyboardInterrupt is kept
+        # and raised from the iterator as any other exception.
+        for exc in (LookupError, KeyboardInterrupt):
+            it = uvfetch.fetch([url("/size/1"), url("/fault/hang?cb=1")], 2)
+            f = it.gi_frame.f_locals["f"]
 
-        def boom(r, entry):
-            raise LookupError("from the completion callback")
-        f._convert = boom
-        with self.assertRaisesRegex(LookupError, "completion callback"):
-            next(it)
-        self.assertTrue(f.closed)
+            def boom(r, entry):
+                raise exc("from the completion callback")
+            f._convert = boom
+            with self.assertRaisesRegex(exc, "completion callback"):
+                next(it)
+            self.assertTrue(f.closed)
+            self.assertEqual(f.stats().done, 2)
+        self.assertEqual(wait_idle(), 0)
 
     def test_keyboard_interrupt_mid_run(self):
         # SIGINT while the iterator waits in poll(): a real Ctrl-C.
