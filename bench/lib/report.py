@@ -446,7 +446,20 @@ class Report:
             if not gs:
                 continue
             uv, cu = gs.get("uvfetch"), gs.get("curl")
-            if uv and cu:
+            part = [r for r in cu.all if r.get("requests")] if cu and not cu.runs else []
+            if uv and part:
+                # curl timed out: its rate over the URLs it finished.
+                r = max(part, key=lambda r: r["requests"])
+                cr = r["requests"] / r["wall"]
+                x = ratio(uv.rate(), cr)
+                self.w(f"curl's run failed or timed out after {r['requests']:,} URLs in "
+                       f"{r['wall']:.0f} s: {cr:,.0f} URLs/s, "
+                       f"{(r['user'] + r['sys']) / r['requests'] * 1000:.3f} CPU s / 1k.")
+                self.w()
+                self.target("7", f"uvfetch rate ≥ 3 × curl's ({proto})",
+                            f"{fmt(x, 2)} × ({fmt(uv.rate())} against {fmt(cr)} URLs/s; curl "
+                            f"stopped after {r['requests']:,} URLs)", x is not None and x >= 3.0)
+            elif uv and cu:
                 x = ratio(uv.rate(), cu.rate())
                 self.target("7", f"uvfetch rate ≥ 3 × curl's ({proto})",
                             f"{fmt(x, 2)} × ({fmt(uv.rate())} against {fmt(cu.rate())} URLs/s)"
