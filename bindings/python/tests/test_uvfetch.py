@@ -525,6 +525,27 @@ class TestFetcher(unittest.TestCase):
         self.assertEqual((st.added, st.done, st.failed), (31, 31, 0))
         self.assertTrue(f.closed)
 
+    def test_per_url_headers_and_timeout(self):
+        with uvfetch.Fetcher(3, body=False, headers={"X-All": "1"}) as f:
+            f.add(url("/headers"), data="h", headers=["X-One: 2"])
+            f.add(url("/fault/hang?t=1"), data="t", timeout=0.5)
+            f.add(url("/size/3"), data="plain")
+            with self.assertRaises(uvfetch.UvfetchError) as cm:
+                f.add(url("/size/1"), headers={"X-Bad": "a\nb"})
+            self.assertEqual(cm.exception.name, "UVFETCH_EINVAL")
+            rs = {r.data: r for r in f}
+        self.assertEqual(sorted(rs), ["h", "plain", "t"])
+        self.assertEqual(rs["h"].http_code, 200)
+        self.assertEqual(rs["t"].error, "UVFETCH_ETIMEDOUT")
+        self.assertLess(rs["t"].total_time, 5)
+        self.assertEqual(rs["plain"].bytes, 3)
+        # The headers themselves, through a body.
+        with uvfetch.Fetcher(1, body=True, headers={"X-All": "1"}) as f:
+            f.add(url("/headers"), headers={"X-One": "2"})
+            (r,) = list(f)
+        self.assertIn(b"X-All: 1", r.body)
+        self.assertIn(b"X-One: 2", r.body)
+
     def test_add_refused_cancel_close(self):
         f = uvfetch.Fetcher(2)
         with self.assertRaises(uvfetch.UvfetchError) as cm:

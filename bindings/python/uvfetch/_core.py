@@ -363,15 +363,20 @@ class Fetcher:
 
     # -- adding, cancelling ----------------------------------------------
 
-    def add(self, url: Url, data: Any = None) -> int:
+    def add(self, url: Url, data: Any = None, *, headers=None,
+            timeout: Optional[float] = None) -> int:
         """Queue url (str or bytes) with data, which comes back as
-        Result.data. Returns the URL's ordinal (for cancel, and
+        Result.data; headers (a dict or "Name: value" strings) are sent
+        with this URL besides the fetcher's, and timeout (seconds) replaces
+        the fetcher's for it. Returns the URL's ordinal (for cancel, and
         Result.ordinal). Raises UvfetchError for a URL the library refuses
-        (UVFETCH_EURL, UVFETCH_ESCHEME) or after close (UVFETCH_ECLOSING):
-        then no result will come for it."""
-        return self._add(url, data, 0)
+        (UVFETCH_EURL, UVFETCH_ESCHEME, UVFETCH_EINVAL for a header with CR
+        or LF) or after close (UVFETCH_ECLOSING): then no result will come
+        for it."""
+        return self._add(url, data, 0, headers, timeout)
 
-    def _add(self, url: Url, data: Any, flags: int) -> int:
+    def _add(self, url: Url, data: Any, flags: int, headers=None,
+             timeout: Optional[float] = None) -> int:
         if self._closed:
             raise UvfetchError(ECLOSING, "add")
         if isinstance(url, str):
@@ -387,16 +392,21 @@ class Fetcher:
             curl = b""  # still refused by the library, reported in turn
         self._token += 1
         tok = self._token
-        if self._body:
-            req = _lib.Request(url=curl, data=tok, flags=flags,
-                               on_body=self._body_cb)
+        sink = bytearray() if self._body else None
+        if self._body or headers is not None or timeout is not None:
+            # uvfetch_submit copies the URL and the headers.
+            req = _lib.Request(url=curl, data=tok, flags=flags)
+            if self._body:
+                req.on_body = self._body_cb
+            if headers is not None:
+                req.headers = _header_list(headers)
+            if timeout is not None:
+                req.timeout_ms = _ms("timeout", timeout)
             err = self._lib.uvfetch_submit(self._f, byref(req),
                                            byref(self._ordinal))
-            sink = bytearray()
         else:
             err = self._lib.uvfetch_add_ex(self._f, curl, tok, flags,
                                            byref(self._ordinal))
-            sink = None
         if err != 0:
             raise UvfetchError(err, "add")
         self._pending[tok] = [url, data, sink]
