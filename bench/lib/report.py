@@ -701,7 +701,7 @@ class Report:
         self.w(f"- set-up: nginx (1 worker) and the delay server on core "
                f"{m.get('server_cpu')}, each client on core {m.get('client_cpu')} "
                f"(taskset); {m.get('rounds')} rounds (workload 5: {m.get('rounds5')}"
-               + (f"; workload 7: {m.get('rounds7')}, curl over 200,000 hosts once"
+               + (f"; workload 7: {m.get('rounds7')}"
                   if any(str(r.get("case", "")).startswith("7") for r in self.recs) else "")
                + "), "
                "every client once per round in rotating order; figures are medians, "
