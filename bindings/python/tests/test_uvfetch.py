@@ -206,6 +206,36 @@ class TestLoading(unittest.TestCase):
         self.assertIn("/nonexistent/libuvfetch.so (no such file)", p.stderr)
         self.assertIn("ninja -C build", p.stderr)
 
+    def test_pip_install(self):
+        # From a copy, so the build leaves nothing in the source tree;
+        # offline, with the interpreter's own setuptools and wheel.
+        for mod in ("pip", "setuptools", "wheel"):
+            p = subprocess.run([sys.executable, "-c", "import " + mod],
+                               stderr=subprocess.DEVNULL)
+            if p.returncode != 0:
+                self.skipTest("%s cannot import %s" % (sys.executable, mod))
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "src")
+            shutil.copytree(os.path.join(HERE, ".."), src,
+                            ignore=shutil.ignore_patterns(
+                                "__pycache__", "build", "*.egg-info"))
+            target = os.path.join(tmp, "site")
+            subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--quiet",
+                 "--no-build-isolation", "--no-index", "--no-deps",
+                 "--disable-pip-version-check", "--target", target, src],
+                check=True, stdout=subprocess.DEVNULL, timeout=240)
+            env = dict(os.environ, PYTHONPATH=target)
+            p = subprocess.run(
+                [sys.executable, "-c",
+                 "import uvfetch; print(uvfetch.__file__); "
+                 "print(uvfetch.version())"],
+                env=env, cwd=tmp, stdout=subprocess.PIPE, text=True,
+                check=True, timeout=60)
+            where, ver = p.stdout.split()
+            self.assertTrue(where.startswith(target), where)
+            self.assertEqual(ver, uvfetch.version())
+
     def test_unknown_option_and_bad_values(self):
         with self.assertRaisesRegex(TypeError, "unknown option 'timeot'"):
             uvfetch.fetch([], timeot=1)
