@@ -196,6 +196,14 @@ typedef struct uvfetch_options_s {
                                  headers on a redirect to another scheme,
                                  host or port, as curl --location-trusted;
                                  0: drop them there (0) */
+  /* 1: find how many to run at once while the run goes (the command's
+   * -j auto), overall and per host:port. Each limit starts at 8, grows
+   * while answers come back about as fast as at low load, shrinks when
+   * they slow down, and backs off on 429 and 503 (until Retry-After has
+   * passed), connect timeouts, resets and EMFILE. max_concurrent is the
+   * ceiling; max_per_host stays a hard cap per host. 0: max_concurrent at
+   * once, as many as there is work for (0) */
+  int adaptive;
 } uvfetch_options_t;
 
 #define UVFETCH_OPTIONS_INIT                                                   \
@@ -313,6 +321,11 @@ typedef struct uvfetch_stats_s {
 
 UVFETCH_EXTERN void uvfetch_get_stats(const uvfetch_t *f,
                                       uvfetch_stats_t *stats);
+
+/* How many transfers may run at once now: with opt.adaptive, the limit
+ * over all hosts as found so far (1 to max_concurrent); else
+ * max_concurrent. */
+UVFETCH_EXTERN unsigned uvfetch_get_limit(const uvfetch_t *f);
 
 /* The `data` pointer from the options, and a setter for it. */
 UVFETCH_EXTERN void *uvfetch_get_data(const uvfetch_t *f);

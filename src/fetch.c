@@ -252,6 +252,7 @@ static void free_fetcher(uvfetch_t *f) {
   free(f->proxy);
   curl_slist_free_all(f->headers);
   uvfetch__sched_free(&f->sched);
+  uvfetch__adapt_free(&f->adapt);
   free(f);
   curl_global_cleanup();
 }
@@ -355,6 +356,17 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out, const uvfetch_options_t *opt,
     goto fail;
   f->t0_ns = uv_hrtime();
   f->random = (f->t0_ns ^ (uint64_t)(uintptr_t)f) | 1;
+  if (opt->adaptive) {
+    /* Its clock is milliseconds since t0_ns (transfer.c). */
+    struct adapt_config ac = {0};
+
+    ac.max = opt->max_concurrent;
+    ac.max_per_host = opt->max_per_host;
+    ac.seed = f->random;
+    if (uvfetch__adapt_init(&f->adapt, &ac, 0) != 0)
+      goto fail;
+    uvfetch__sched_adapt(&f->sched, &f->adapt);
+  }
 
   err = UVFETCH_ECURL;
   f->multi = curl_multi_init();
@@ -479,7 +491,7 @@ int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
   t->on_setup = req->on_setup;
   t->q.ordinal = f->stats.added++;
   t->q.ready = err != 0;
-  if (err == 0 && f->opt.max_per_host > 0)
+  if (err == 0 && (f->opt.max_per_host > 0 || f->opt.adaptive))
     t->q.host = uvfetch__host_key(parsed);
   if (err == 0)
     t->uh = uh;
@@ -578,6 +590,11 @@ void uvfetch_get_stats(const uvfetch_t *f, uvfetch_stats_t *stats) {
   *stats = f->stats;
   stats->queued = f->sched.queued;
   stats->waiting = f->sched.nheap;
+}
+
+unsigned uvfetch_get_limit(const uvfetch_t *f) {
+  return f->opt.adaptive ? uvfetch__adapt_limit(&f->adapt)
+                         : f->opt.max_concurrent;
 }
 
 void *uvfetch_get_data(const uvfetch_t *f) {

@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "adapt.h"
 #include "list.h"
 #include "scheduler.h"
 #include "uvfetch.h"
@@ -120,6 +121,7 @@ struct uvfetch_s {
   uint64_t random; /* xorshift state for retry jitter */
 
   struct sched sched;
+  struct adapt adapt; /* the adaptive limits, when opt.adaptive */
 
   struct slot **slots; /* max_concurrent entries, made on demand */
   unsigned nslots;

@@ -32,6 +32,11 @@ int uvfetch__sched_init(struct sched *q, unsigned max_running,
   return 0;
 }
 
+void uvfetch__sched_adapt(struct sched *q, struct adapt *a) {
+  q->adapt = a;
+  q->lookahead = LOOKAHEAD;
+}
+
 void uvfetch__sched_free(struct sched *q) {
   free(q->hosts);
   free(q->heap);
@@ -186,7 +191,12 @@ struct sched_entry *uvfetch__sched_next(struct sched *q, uint64_t limit,
     }
     if (!have_slot)
       return NULL;
-    if (q->max_per_host == 0 || host_count(q, e->host) < q->max_per_host)
+    /* The adaptive limit overall: no host could start. */
+    if (q->adapt != NULL &&
+        uvfetch__adapt_inflight(q->adapt) >= uvfetch__adapt_limit(q->adapt))
+      return NULL;
+    if ((q->max_per_host == 0 || host_count(q, e->host) < q->max_per_host) &&
+        (q->adapt == NULL || uvfetch__adapt_may_start(q->adapt, e->host)))
       break;
     prev = e;
     e = e->next;

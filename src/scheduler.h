@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adapt.h"
+
 /* What the scheduler needs of a transfer; embedded in struct transfer. */
 struct sched_entry {
   struct sched_entry *next; /* in the queue */
@@ -39,8 +41,9 @@ struct sched {
   unsigned max_per_host; /* 0: no cap */
   struct sched_host *hosts;
   size_t hosts_mask;
-  double interval_ms; /* between starts; 0: no rate limit */
-  double next_ms;     /* the earliest next start */
+  struct adapt *adapt; /* adaptive limits to obey too, or NULL */
+  double interval_ms;  /* between starts; 0: no rate limit */
+  double next_ms;      /* the earliest next start */
   struct sched_entry **heap;
   size_t nheap;
   size_t capheap;
@@ -51,6 +54,10 @@ struct sched {
 int uvfetch__sched_init(struct sched *q, unsigned max_running,
                         unsigned max_per_host, double rate_per_sec);
 void uvfetch__sched_free(struct sched *q);
+
+/* Obey the adaptive limits `a` as well (overall and per host; entries then
+ * need their host). The caller counts starts and ends in `a`. */
+void uvfetch__sched_adapt(struct sched *q, struct adapt *a);
 
 /* Append; ordinals must grow. */
 void uvfetch__sched_push(struct sched *q, struct sched_entry *e);

@@ -189,6 +189,77 @@ static void fill_result(struct transfer *t, struct slot *s, CURLcode rc,
   t->message = strdup(msg);
 }
 
+/* ---- the adaptive limits (opt.adaptive) --------------------------------- */
+
+/* Their clock: milliseconds since uvfetch_init. */
+static uint64_t adapt_ms(const uvfetch_t *f, uint64_t ns) {
+  return ns > f->t0_ns ? (ns - f->t0_ns) / 1000000 : 0;
+}
+
+/* A started transfer gives up its place with the scheduler, and tells the
+ * adaptive limits what it says of load (enum adapt_signal): how long the
+ * server took to answer, and a Retry-After in ms. */
+static void host_done(uvfetch_t *f, struct transfer *t, int signal,
+                      double rtt_ms, uint64_t retry_after_ms) {
+  struct adapt_sample s;
+
+  uvfetch__sched_finished(&f->sched, &t->q);
+  if (!f->opt.adaptive)
+    return;
+  s.started_ms = adapt_ms(f, t->started_ns);
+  s.rtt_ms = rtt_ms;
+  s.signal = signal;
+  s.retry_after_ms = retry_after_ms;
+  uvfetch__adapt_finished(&f->adapt, t->q.host, adapt_ms(f, uv_hrtime()), &s);
+}
+
+/* What a finished transfer says of load. A 429 or 503, a connect that
+ * timed out and a connection reset are the host pushing back; no
+ * descriptor for a socket is this process's own shortage; any other
+ * response is a latency sample; anything else (a name not found, a
+ * refused connection, a reused connection the server had closed) says
+ * nothing of load. */
+static int load_signal(const struct slot *s, const struct transfer *t,
+                       CURLcode rc) {
+  const uvfetch_result_t *r = &t->result;
+  long connects = -1;
+  long received = -1;
+
+  if (s->no_fd)
+    return ADAPT_LOCAL;
+  if (r->http_code == 429 || r->http_code == 503)
+    return ADAPT_OVERLOAD;
+  if (rc == CURLE_OPERATION_TIMEDOUT && r->http_code == 0 &&
+      r->connect_time == 0)
+    return ADAPT_OVERLOAD;
+  if (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+      rc == CURLE_GOT_NOTHING) {
+    curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(s->easy, CURLINFO_HEADER_SIZE, &received);
+    if (connects == 0 && received == 0 && s->bytes == 0)
+      return ADAPT_NONE; /* a stale kept-alive connection: restarted */
+    return ADAPT_OVERLOAD;
+  }
+  return r->http_code > 0 ? ADAPT_OK : ADAPT_NONE;
+}
+
+/* Tell the adaptive limits how the transfer on `s` ended, and free its
+ * place with the scheduler. */
+static void host_done_slot(uvfetch_t *f, struct slot *s, CURLcode rc) {
+  struct transfer *t = s->t;
+  curl_off_t after = -1;
+  double rtt;
+
+  if (!f->opt.adaptive) {
+    uvfetch__sched_finished(&f->sched, &t->q);
+    return;
+  }
+  rtt = t->result.ttfb > 0 ? t->result.ttfb : t->result.total_time;
+  curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &after);
+  host_done(f, t, load_signal(s, t, rc), rtt * 1000,
+            after > 0 ? (uint64_t)after * 1000 : 0);
+}
+
 /* ---- slots: easy handles reused across transfers ---------------------- */
 
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userp) {
@@ -486,7 +557,7 @@ static void start_failed(uvfetch_t *f, struct slot *s, struct transfer *t,
                          int err, const char *why) {
   if (s != NULL)
     slot_release(f, s);
-  uvfetch__sched_finished(&f->sched, &t->q);
+  host_done(f, t, ADAPT_NONE, 0, 0);
   t->pre_error = err;
   t->pre_message = why;
   uvfetch__complete_early(f, t);
@@ -511,6 +582,9 @@ void uvfetch__start(uvfetch_t *f, struct transfer *t) {
   struct slot *s = slot_get(f);
   int err;
 
+  /* Counted before anything can fail: every end goes through host_done. */
+  if (f->opt.adaptive)
+    uvfetch__adapt_started(&f->adapt, t->q.host, adapt_ms(f, uv_hrtime()));
   if (s == NULL) {
     start_failed(f, NULL, t, UVFETCH_ENOMEM, NULL);
     return;
@@ -732,7 +806,7 @@ void uvfetch__drain(uvfetch_t *f) {
     /* A socket that could not be watched failed the connect: say why. */
     fill_result(t, s, rc, rc != CURLE_OK ? s->fail : 0);
     uvfetch__mux_learn(f, s);
-    uvfetch__sched_finished(&f->sched, &t->q);
+    host_done_slot(f, s, rc);
     if (restart_stale(f, s, rc) || wait_for_fd(f, s) || defer_retry(f, s)) {
       slot_release(f, s);
       continue;
@@ -758,7 +832,7 @@ void uvfetch__reap(uvfetch_t *f) {
       continue;
     t = s->t;
     fill_result(t, s, CURLE_OK, s->fail);
-    uvfetch__sched_finished(&f->sched, &t->q);
+    host_done(f, t, s->fail == UV_EMFILE ? ADAPT_LOCAL : ADAPT_NONE, 0, 0);
     slot_release(f, s);
     uvfetch__complete(f, t);
   }
@@ -822,7 +896,7 @@ void uvfetch__cancel_running(uvfetch_t *f, struct slot *s) {
   }
   fill_result(t, s, CURLE_OK, UVFETCH_ECANCELED);
   t->result.curl_code = 0;
-  uvfetch__sched_finished(&f->sched, &t->q);
+  host_done(f, t, ADAPT_NONE, 0, 0);
   slot_release(f, s);
   uvfetch__complete(f, t);
 }

@@ -19,6 +19,7 @@
 /* Bounds for numeric values. A larger -j than this is not a cap but a
  * typo; seconds stop where milliseconds would overflow a 32-bit long. */
 #define PARALLEL_MAX 100000
+#define AUTO_MAX 1000 /* -j auto's ceiling when none is given */
 #define SECONDS_MAX 2147483.0
 #define RETRIES_MAX 1000000
 
@@ -300,12 +301,20 @@ static int set_output_dir(cli_config_t *cfg, const char *value,
   return 0;
 }
 
+/* N, or auto[:MAX]: the limit found while the run goes, MAX its ceiling
+ * (AUTO_MAX when not given). */
 static int set_parallel(cli_config_t *cfg, const char *value,
                         parse_ctx_t *ctx) {
-  long long v;
+  long long v = AUTO_MAX;
+  int adaptive =
+      strncmp(value, "auto", 4) == 0 && (value[4] == '\0' || value[4] == ':');
 
-  if (parse_integer(value, 1, PARALLEL_MAX, &v, ctx) < 0)
+  if (adaptive && value[4] == ':' &&
+      parse_integer(value + 5, 1, PARALLEL_MAX, &v, ctx) < 0)
     return -1;
+  if (!adaptive && parse_integer(value, 1, PARALLEL_MAX, &v, ctx) < 0)
+    return -1;
+  cfg->fetch.adaptive = adaptive;
   cfg->fetch.max_concurrent = (unsigned)v;
   return 0;
 }
@@ -667,7 +676,12 @@ static const cli_option_t options[] = {
      "not kept. The record gains the file's path (TSV: a field before the "
      "error; JSON: \"saved\")."},
     {"parallel", 'j', "N", set_parallel, "fetch at most N URLs at once (50)",
-     NULL},
+     "N may be auto, or auto:MAX: then the limit is found while the run "
+     "goes, overall and per host, between 1 and MAX (1000). It starts at "
+     "8, grows while answers come back about as fast as at low load, "
+     "shrinks when they slow down, and backs off on 429 and 503 (until "
+     "their Retry-After has passed), connect timeouts, resets and too "
+     "many open files. --max-host stays a hard cap per host."},
     {"progress", 0, NULL, set_progress,
      "show the progress line even if not a terminal",
      "The progress line is shown on standard error when it is a terminal: "
