@@ -21,6 +21,9 @@
  * (uvfetch__launch, uvfetch__start_failed) to go on with a waiting slot.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +421,26 @@ struct lookup {
   struct dns_name *e;
 };
 
+/* Did a lookup fail for want of a descriptor? glibc's getaddrinfo says
+ * so plainly only sometimes: short of descriptors, it may answer "no such
+ * name" (it could not read /etc/hosts) or a system error whose errno
+ * stayed on the pool's thread. So a failure also counts as one while the
+ * engine runs fewer transfers for want of descriptors, or when one cannot
+ * be had right now. */
+static int short_of_fds(uvfetch_t *f, int status) {
+  int fd;
+
+  if (status == UV_EMFILE || status == UV_ENFILE)
+    return 1;
+  if (f->fd_cap < f->opt.max_concurrent)
+    return 1;
+  fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    return errno == EMFILE || errno == ENFILE;
+  close(fd);
+  return 0;
+}
+
 /* Does any transfer run that is not waiting for a name? Only such a one
  * can give descriptors back. */
 static int others_run(uvfetch_t *f) {
@@ -443,7 +466,7 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
     uvfetch__handle_closed(f);
     return;
   }
-  if ((status == UV_EMFILE || status == UV_ENFILE) && others_run(f)) {
+  if (status != 0 && short_of_fds(f, status) && others_run(f)) {
     /* Out of descriptors: the waiters keep waiting (within their connect
      * timeout), and the name is looked up again shortly, as transfers
      * that hold descriptors end. */
@@ -470,9 +493,7 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
     e->state = DNS_FAILED;
     e->err = status;
     /* Out of descriptors says nothing of the name: not kept. */
-    e->expires = status == UV_EMFILE || status == UV_ENFILE
-                     ? now
-                     : now + d->negative_ttl_ms;
+    e->expires = short_of_fds(f, status) ? now : now + d->negative_ttl_ms;
   }
   uvfetch__enter(f);
   wake(f, e);

@@ -93,8 +93,10 @@ static int map_failure(CURLcode rc, const char *msg) {
       return UVFETCH_EPROTOCOL;
     break;
   case CURLE_RECV_ERROR:
-    /* Also bad chunked framing. */
-    if (strstr(msg, "chunk") != NULL)
+    /* Also bad chunked framing, and more header lines than libcurl takes
+     * (300 KiB in all): the server's fault, not the network's. */
+    if (strstr(msg, "chunk") != NULL ||
+        strncmp(msg, "Too large response headers", 26) == 0)
       return UVFETCH_EPROTOCOL;
     break;
   default:

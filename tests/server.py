@@ -552,6 +552,11 @@ class Connection(asyncio.Protocol):
             junk = bytes((i * 7 + 3) & 0xFF for i in range(size))
             t.write(head + b"Content-Encoding: gzip\r\n"
                     b"Content-Length: %d\r\n\r\n" % size + junk)
+        elif kind == "many-headers":
+            n = parse_int(p.get("n", "400"), 1, 1 << 14)
+            t.write(head + b"".join(b"X-Many-%d: %s\r\n" % (i, b"y" * 1000)
+                                    for i in range(n)) +
+                    b"Content-Length: 2\r\n\r\nhi")
         elif kind == "big-headers":
             kb = parse_int(p.get("kb", "200"), 1, 1 << 14)
             t.write(head + b"X-Big: " + b"x" * (kb * 1024) +
