@@ -63,6 +63,7 @@ int main(void) {
   OFF(uvfetch_options_t, dns_cache_size);
   OFF(uvfetch_options_t, idle_timeout_ms);
   OFF(uvfetch_options_t, location_trusted);
+  OFF(uvfetch_options_t, adaptive);
 
   SIZE(uvfetch_request_t);
   OFF(uvfetch_request_t, url);

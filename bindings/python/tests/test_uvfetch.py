@@ -413,6 +413,7 @@ class TestFetch(unittest.TestCase):
             "drip?size=100": "UVFETCH_ETIMEDOUT",
             "bad-gzip?size=100": "UVFETCH_EDECODE",
             "big-headers?kb=200": "UVFETCH_ENOMEM",
+            "many-headers": "UVFETCH_EPROTOCOL",
         }
         urls = [url("/fault/" + k) for k in faults] * 2
         rs = list(uvfetch.fetch(urls, 6, timeout=1.5))
@@ -575,6 +576,17 @@ class TestFetcher(unittest.TestCase):
             (r,) = list(f)
         self.assertIn(b"X-All: 1", r.body)
         self.assertIn(b"X-One: 2", r.body)
+
+    def test_adaptive_limit(self):
+        with uvfetch.Fetcher(40, adaptive=True) as f:
+            self.assertEqual(f.limit(), 8)  # where the library starts it
+            for i in range(30):
+                f.add(url("/size/%d" % i))
+            sizes = sorted(r.bytes for r in f)
+            self.assertTrue(1 <= f.limit() <= 40)
+        self.assertEqual(sizes, list(range(30)))
+        with uvfetch.Fetcher(12) as f:
+            self.assertEqual(f.limit(), 12)
 
     def test_add_refused_cancel_close(self):
         f = uvfetch.Fetcher(2)

@@ -166,6 +166,7 @@ def _float(name, v):
 
 
 _OPTIONS = {
+    "adaptive": ("adaptive", _bool),
     "cacert": ("cacert", _cstr),
     "compressed": ("compressed", _bool),
     "connect_timeout": ("connect_timeout_ms", _ms),
@@ -445,6 +446,17 @@ class Fetcher:
                 raise UvfetchError(ECLOSING, "stats")
             return self._final_stats
         return self._stats()
+
+    def limit(self) -> int:
+        """How many transfers may run at once now (uvfetch_get_limit): with
+        adaptive=True, the limit found so far; else concurrency."""
+        if self._closed:
+            raise UvfetchError(ECLOSING, "limit")
+        fn = self._lib.uvfetch_get_limit
+        if fn is None:
+            raise NotImplementedError("this libuvfetch has no "
+                                      "uvfetch_get_limit")
+        return fn(self._f)
 
     def _stats(self) -> Stats:
         s = _lib.new_struct(_lib.Stats)

@@ -88,6 +88,7 @@ class Options(Structure):
         ("dns_cache_size", c_uint),
         ("idle_timeout_ms", c_long),
         ("location_trusted", c_int),
+        ("adaptive", c_int),
     ]
 
 
@@ -225,6 +226,14 @@ class Lib:
             fn.restype = res
             fn.argtypes = args
             setattr(self, name, fn)
+        # Newer than the rest: None where the library lacks it.
+        try:
+            fn = self.dll.uvfetch_get_limit
+            fn.restype = c_uint
+            fn.argtypes = [c_void_p]
+        except AttributeError:
+            fn = None
+        self.uvfetch_get_limit = fn
         # libuv's functions through libuvfetch's own handle: dlsym on it
         # searches the library's dependencies, so these are the libuv it
         # links, whatever its path. Only where that libuv is linked
