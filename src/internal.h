@@ -139,8 +139,9 @@ struct uvfetch_s {
   struct dns *dns;
 
   uvfetch_stats_t stats;
-  unsigned fd_cap; /* running transfers at most while fds are short */
-  int depth;       /* nesting of our own frames; teardown waits for 0 */
+  unsigned fd_cap;      /* running transfers at most while fds are short */
+  uint64_t fd_short_ms; /* loop time descriptors were last found short */
+  int depth;            /* nesting of our own frames; teardown waits for 0 */
   int closing;
   int torn_down;
   int open_handles; /* uv handles whose close callback is still due */

@@ -71,8 +71,10 @@ curl_socket_t uvfetch__on_opensocket(void *clientp, curlsocktype purpose,
 
   fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
   if (fd == CURL_SOCKET_BAD) {
-    if (errno == EMFILE || errno == ENFILE)
+    if (errno == EMFILE || errno == ENFILE) {
       s->no_fd = 1;
+      f->fd_short_ms = uv_now(f->loop);
+    }
     return fd;
   }
   /* A handle still in the table for this number belongs to a socket that

@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "internal.h"
@@ -55,7 +56,9 @@ struct dns_name {
   int state;
   int err;                     /* the failed lookup's error (a UV_EAI_* code) */
   int in_curl;                 /* libcurl's cache holds our line */
-  struct dns_name *again_next; /* in the list of lookups to try again */
+  struct dns_name *again_next; /* in the list of lookups to try again, or
+                                  of those held back (lookup_start) */
+  unsigned agains;             /* times it was tried again so */
   char *line;                  /* "host:port:addr,addr", once known */
   size_t hostlen;
   char key[]; /* "host:port", the host in lower case */
@@ -76,12 +79,19 @@ struct dns {
   size_t max;
   int bypass; /* through a proxy: libcurl resolves; only pins are sent */
   struct dns_name *again; /* lookups that found no descriptor */
-  uint64_t again_at;      /* loop time to try them again */
+  struct dns_name *held;  /* lookups waiting for one of max_running */
+  struct dns_name *held_tail;
+  unsigned running;     /* lookups on the thread pool */
+  unsigned max_running; /* from the descriptor limit */
+  uint64_t fd_limit;    /* RLIMIT_NOFILE when the fetcher was made */
+  uint64_t again_at;    /* loop time to try them again */
 };
 
 /* A lookup that found no descriptor is tried again this much later, while
- * other transfers run and may give some back. */
-enum { AGAIN_MS = 20 };
+ * other transfers run and may give some back; at most AGAIN_MAX times. A
+ * failed lookup counts as one for want of descriptors up to FD_SHORT_MS
+ * after the last sign of their shortage. */
+enum { AGAIN_MS = 20, AGAIN_MAX = 50, FD_SHORT_MS = 2000 };
 
 static uint64_t hash_key(const char *key, size_t n) {
   uint64_t h = 14695981039346656037ULL;
@@ -421,35 +431,38 @@ struct lookup {
   struct dns_name *e;
 };
 
+static void start_held(uvfetch_t *f);
+
 /* Did a lookup fail for want of a descriptor? glibc's getaddrinfo says
  * so plainly only sometimes: short of descriptors, it may answer "no such
  * name" (it could not read /etc/hosts) or a system error whose errno
  * stayed on the pool's thread. So a failure also counts as one while the
- * engine runs fewer transfers for want of descriptors, or when one cannot
- * be had right now. */
-static int short_of_fds(uvfetch_t *f, int status) {
+ * engine runs fewer transfers for want of descriptors, while its own
+ * handles come within 16 of the limit, or when one cannot be had right
+ * now. */
+static int short_of_fds(uvfetch_t *f, int status, unsigned agains) {
+  struct dns *d = f->dns;
+  uint64_t now = uv_now(f->loop);
   int fd;
 
-  if (status == UV_EMFILE || status == UV_ENFILE)
-    return 1;
-  if (f->fd_cap < f->opt.max_concurrent)
-    return 1;
-  fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0)
-    return errno == EMFILE || errno == ENFILE;
-  close(fd);
-  return 0;
-}
-
-/* Does any transfer run that is not waiting for a name? Only such a one
- * can give descriptors back. */
-static int others_run(uvfetch_t *f) {
-  uint64_t waiting = 0;
-  unsigned i;
-
-  for (i = 0; i < f->nslots; i++)
-    waiting += f->slots[i]->dns_waiting != 0;
-  return f->stats.running > waiting;
+  if (status != UV_EMFILE && status != UV_ENFILE &&
+      f->fd_cap >= f->opt.max_concurrent &&
+      (f->fd_short_ms == 0 || now - f->fd_short_ms > FD_SHORT_MS) &&
+      (uint64_t)f->open_handles + 16 < d->fd_limit) {
+    fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0) {
+      close(fd);
+      /* No sign now; but with fewer descriptors than transfers and
+       * lookups might want, the lookup's thread may have met a shortage
+       * gone by the time it reports: tried five times more, no further. */
+      return agains < 5 && d->fd_limit < 4 * ((uint64_t)f->opt.max_concurrent +
+                                              d->max_running);
+    }
+    if (errno != EMFILE && errno != ENFILE)
+      return 0;
+  }
+  f->fd_short_ms = now;
+  return 1;
 }
 
 static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
@@ -461,19 +474,22 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
 
   free(l);
   e->req = NULL;
+  d->running--;
   if (f->torn_down) {
     uv_freeaddrinfo(res);
     uvfetch__handle_closed(f);
     return;
   }
-  if (status != 0 && short_of_fds(f, status) && others_run(f)) {
+  if (status != 0 && e->agains < AGAIN_MAX &&
+      short_of_fds(f, status, e->agains)) {
     /* Out of descriptors: the waiters keep waiting (within their connect
-     * timeout), and the name is looked up again shortly, as transfers
-     * that hold descriptors end. */
+     * timeout), and the name is looked up again shortly, as transfers and
+     * lookups that hold descriptors end; AGAIN_MAX times at most. */
     uv_freeaddrinfo(res);
     if (d->again == NULL)
       d->again_at = now + AGAIN_MS;
     e->again_next = d->again;
+    e->agains++;
     d->again = e;
     arm(f);
     uvfetch__handle_closed(f);
@@ -486,6 +502,7 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   uv_freeaddrinfo(res);
   if (status == 0 && e->line == NULL)
     status = UV_EAI_NODATA; /* an answer with no address we can use */
+  e->agains = 0;
   if (status == 0) {
     e->state = DNS_OK;
     e->expires = now + d->ttl_ms;
@@ -493,10 +510,11 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
     e->state = DNS_FAILED;
     e->err = status;
     /* Out of descriptors says nothing of the name: not kept. */
-    e->expires = short_of_fds(f, status) ? now : now + d->negative_ttl_ms;
+    e->expires = short_of_fds(f, status, 0) ? now : now + d->negative_ttl_ms;
   }
   uvfetch__enter(f);
   wake(f, e);
+  start_held(f);
   if (e->users == 0 && !list_linked(&e->lru) && e->waiters == NULL) {
     lru_push(d, e);
     evict(d);
@@ -507,7 +525,7 @@ static void on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   uvfetch__handle_closed(f);
 }
 
-static int lookup_start(uvfetch_t *f, struct dns_name *e) {
+static int lookup_run(uvfetch_t *f, struct dns_name *e) {
   struct lookup *l = malloc(sizeof(*l));
   struct addrinfo hints;
   char host[256];
@@ -533,7 +551,52 @@ static int lookup_start(uvfetch_t *f, struct dns_name *e) {
   e->state = DNS_PENDING;
   f->open_handles++; /* teardown waits for the callback */
   f->stats.dns_lookups++;
+  f->dns->running++;
   return 0;
+}
+
+/* Look `e` up now, or after the lookups running now, of which there are
+ * at most max_running: each takes a descriptor or two (a socket, /etc/hosts)
+ * and, short of them, glibc answers "no such name" rather than EMFILE. */
+static int lookup_start(uvfetch_t *f, struct dns_name *e) {
+  struct dns *d = f->dns;
+
+  e->state = DNS_PENDING;
+  if (d->running < d->max_running)
+    return lookup_run(f, e);
+  e->again_next = NULL;
+  if (d->held_tail != NULL)
+    d->held_tail->again_next = e;
+  else
+    d->held = e;
+  d->held_tail = e;
+  return 0;
+}
+
+/* A lookup ended: start those held back, in their order. */
+static void start_held(uvfetch_t *f) {
+  struct dns *d = f->dns;
+  struct dns_name *e;
+  int err;
+
+  while (d->held != NULL && d->running < d->max_running) {
+    e = d->held;
+    d->held = e->again_next;
+    if (d->held == NULL)
+      d->held_tail = NULL;
+    e->again_next = NULL;
+    err = lookup_run(f, e);
+    if (err == 0)
+      continue;
+    e->state = DNS_FAILED;
+    e->err = err;
+    e->expires = uv_now(f->loop);
+    wake(f, e);
+    if (e->users == 0 && !list_linked(&e->lru)) {
+      lru_push(d, e);
+      evict(d);
+    }
+  }
 }
 
 /* Waiting slots whose connect timeout passed fail; the lookup goes on. */
@@ -775,6 +838,7 @@ static int pin(struct dns *d, const char *line) {
 
 int uvfetch__dns_init(uvfetch_t *f) {
   const uvfetch_options_t *o = &f->opt;
+  struct rlimit rl;
   struct dns *d;
   const char *const *line;
   int err;
@@ -796,6 +860,13 @@ int uvfetch__dns_init(uvfetch_t *f) {
   d->negative_ttl_ms =
       d->ttl_ms < NEGATIVE_TTL_MS ? d->ttl_ms : NEGATIVE_TTL_MS;
   d->max = o->dns_cache_size ? o->dns_cache_size : 32768;
+  d->max_running = 64;
+  d->fd_limit = UINT64_MAX;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    d->fd_limit = rl.rlim_cur;
+    if (rl.rlim_cur / 16 < d->max_running)
+      d->max_running = rl.rlim_cur / 16 ? (unsigned)(rl.rlim_cur / 16) : 1;
+  }
   for (line = o->resolve; line != NULL && *line != NULL; line++) {
     err = pin(d, *line);
     if (err != 0)
