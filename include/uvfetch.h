@@ -306,13 +306,13 @@ UVFETCH_EXTERN int uvfetch_resume(uvfetch_t *f);
 
 /* Counts of the fetcher's URLs right now. */
 typedef struct uvfetch_stats_s {
-  uint64_t added;   /* accepted so far */
-  uint64_t queued;  /* waiting for a slot */
-  uint64_t waiting; /* waiting for a retry's backoff to pass */
-  uint64_t running; /* in flight */
-  uint64_t held;    /* finished, waiting for their turn (ordered mode) */
-  uint64_t done;    /* completion callbacks made */
-  uint64_t failed;  /* of those, with ok == 0 */
+  uint64_t added;        /* accepted so far */
+  uint64_t queued;       /* waiting for a slot */
+  uint64_t waiting;      /* waiting for a retry's backoff to pass */
+  uint64_t running;      /* in flight */
+  uint64_t held;         /* finished, waiting for their turn (ordered mode) */
+  uint64_t done;         /* completion callbacks made */
+  uint64_t failed;       /* of those, with ok == 0 */
   uint64_t dns_lookups;  /* names looked up (not found in the cache) */
   uint64_t dns_hits;     /* transfers whose name was cached or being looked
                             up already */

@@ -54,8 +54,7 @@ static uint64_t add_named(fixture_t *fx, uintptr_t tag, const char *host,
 }
 
 /* The result tagged `tag` came back whole: `bytes` bytes, status 200. */
-static void assert_fetched(const fixture_t *fx, uintptr_t tag,
-                           unsigned bytes) {
+static void assert_fetched(const fixture_t *fx, uintptr_t tag, unsigned bytes) {
   const rec_t *r = fx_rec(fx, tag);
 
   if (!r->ok)
@@ -73,8 +72,8 @@ static void assert_unresolved(const fixture_t *fx, uintptr_t tag,
   const rec_t *r = fx_rec(fx, tag);
 
   if (r->ok || r->error != UVFETCH_ERESOLVE || !strstr(r->message, host))
-    print_message("%s: ok %d, error %d (%s), \"%s\"\n", r->url, r->ok,
-                  r->error, uvfetch_err_name(r->error), r->message);
+    print_message("%s: ok %d, error %d (%s), \"%s\"\n", r->url, r->ok, r->error,
+                  uvfetch_err_name(r->error), r->message);
   assert_int_equal(r->ok, 0);
   assert_int_equal(r->error, UVFETCH_ERESOLVE);
   assert_non_null(strstr(r->message, host));
@@ -543,16 +542,15 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_servfail, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_never_answers, fx_setup,
                                       fx_teardown),
-      cmocka_unit_test_setup_teardown(test_slow_answer, fx_setup,
-                                      fx_teardown),
+      cmocka_unit_test_setup_teardown(test_slow_answer, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_twenty_addresses, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_aaaa_only, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_a_only, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_all_faults_together, fx_setup,
                                       fx_teardown),
-      cmocka_unit_test_setup_teardown(test_thousand_urls_one_nxdomain,
-                                      fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_thousand_urls_one_nxdomain, fx_setup,
+                                      fx_teardown),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -227,7 +227,8 @@ static void run_two_redirects(fixture_t *fx, test_server_t *other,
                                         "Cookie: session=secret",
                                         "X-Api-Key: secret-key",
                                         "Proxy-Authorization: Basic secret",
-                                        "X-Plain: plain", NULL};
+                                        "X-Plain: plain",
+                                        NULL};
   static const char *const own[] = {"X-Own: mine", NULL};
   uvfetch_options_t opt;
   uvfetch_request_t req = UVFETCH_REQUEST_INIT;

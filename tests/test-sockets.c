@@ -253,8 +253,8 @@ static void cancel_one(void) {
     many.cancel_errors++;
   if (many.healthy_added < HEALTHY) {
     url = test_url(&fx->server, "/size/%d", 1000 + many.healthy_added);
-    if (uvfetch_add_ex(fx->f, url, (void *)(uintptr_t)(PENDING + 1000 +
-                                                       many.healthy_added),
+    if (uvfetch_add_ex(fx->f, url,
+                       (void *)(uintptr_t)(PENDING + 1000 + many.healthy_added),
                        0, NULL) != 0)
       many.add_errors++;
     else

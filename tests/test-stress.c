@@ -39,8 +39,8 @@ enum {
 };
 
 static const char *const kind_names[K_KINDS] = {
-    "size", "flaky", "status", "fault", "slow-accept", "never-accept",
-    "invalid"};
+    "size",        "flaky",        "status", "fault",
+    "slow-accept", "never-accept", "invalid"};
 
 typedef struct item {
   uint64_t ordinal;
@@ -95,7 +95,8 @@ static uint64_t below(uint64_t n) {
   return n ? rnd() % n : 0;
 }
 
-static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void violation(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static void violation(const char *fmt, ...) {
   va_list ap;
@@ -118,9 +119,12 @@ static int gone(void) {
 /* ---- adding ------------------------------------------------------------ */
 
 static void make_url(item_t *it, long *timeout_ms) {
-  static const char *const faults[] = {
-      "reset-before", "reset-mid?size=5000&sent=100",
-      "short?size=5000&sent=100", "bad-status", "bad-chunk", "hang"};
+  static const char *const faults[] = {"reset-before",
+                                       "reset-mid?size=5000&sent=100",
+                                       "short?size=5000&sent=100",
+                                       "bad-status",
+                                       "bad-chunk",
+                                       "hang"};
   static const long codes[] = {404, 500, 503};
   int port = S.fx->server.port;
   char extra[64] = "";
@@ -151,8 +155,7 @@ static void make_url(item_t *it, long *timeout_ms) {
     break;
   case K_FAULT:
     f = faults[below(sizeof(faults) / sizeof(faults[0]))];
-    snprintf(it->url, sizeof(it->url), "http://127.0.0.1:%d/fault/%s", port,
-             f);
+    snprintf(it->url, sizeof(it->url), "http://127.0.0.1:%d/fault/%s", port, f);
     *timeout_ms = 1500;
     break;
   case K_SLOW:
@@ -168,8 +171,8 @@ static void make_url(item_t *it, long *timeout_ms) {
     *timeout_ms = 300 + (long)below(500);
     break;
   case K_INVALID:
-    snprintf(it->url, sizeof(it->url), below(2) ? "ftp://127.0.0.1:%d/x"
-                                                : "http://[127.0.0.1:%d/x",
+    snprintf(it->url, sizeof(it->url),
+             below(2) ? "ftp://127.0.0.1:%d/x" : "http://[127.0.0.1:%d/x",
              port);
     break;
   }
@@ -438,8 +441,7 @@ static void stop_driving(void) {
 static void check_result(item_t *it, const uvfetch_result_t *r) {
   if (r->ordinal != it->ordinal)
     violation("%s: ordinal %llu, added as %llu", it->url,
-              (unsigned long long)r->ordinal,
-              (unsigned long long)it->ordinal);
+              (unsigned long long)r->ordinal, (unsigned long long)it->ordinal);
   if (strcmp(r->url, it->url) != 0)
     violation("ordinal %llu: url %s, added as %s",
               (unsigned long long)r->ordinal, r->url, it->url);
@@ -469,8 +471,8 @@ static void check_result(item_t *it, const uvfetch_result_t *r) {
       break;
     if (!r->ok || !((r->http_code == 200 && r->bytes == 10) ||
                     (r->http_code == 503 && r->attempts == S.retries + 1)))
-      violation("%s: ok %d, %s, status %ld, %llu bytes, %u attempts",
-                it->url, r->ok, uvfetch_err_name(r->error), r->http_code,
+      violation("%s: ok %d, %s, status %ld, %llu bytes, %u attempts", it->url,
+                r->ok, uvfetch_err_name(r->error), r->http_code,
                 (unsigned long long)r->bytes, r->attempts);
     break;
   case K_STATUS:
@@ -642,8 +644,7 @@ static void run_seed(void **state) {
     if (S.items[i].calls != 1)
       print_message("seed %llu: %s (ordinal %llu): %d callbacks\n",
                     (unsigned long long)S.seed, S.items[i].url,
-                    (unsigned long long)S.items[i].ordinal,
-                    S.items[i].calls);
+                    (unsigned long long)S.items[i].ordinal, S.items[i].calls);
     assert_int_equal(S.items[i].calls, 1);
   }
   fx_assert_each_ordinal_once(fx, S.nitems);

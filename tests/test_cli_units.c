@@ -203,7 +203,8 @@ static void test_escape_tsv(void **state) {
  * bytes that are not UTF-8 never reach a terminal raw; other non-ASCII
  * text (U+00A0 and up) stays as it is. */
 static void test_escape_c1_and_invalid(void **state) {
-  static const char in[] = "a\xc2\x9b" "31m\xc2\x80\xc2\xa0\x9b\xff\xc3";
+  static const char in[] = "a\xc2\x9b"
+                           "31m\xc2\x80\xc2\xa0\x9b\xff\xc3";
   cli_str_t out = CLI_STR_INIT;
   char line[64];
 

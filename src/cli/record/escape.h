@@ -22,8 +22,9 @@ void cli_escape_line(char *dst, size_t size, const char *src);
 /* s[0..n) as the inside of a JSON string: '"' and '\' escaped, control
  * characters (C0, DEL and C1) as \u00XX, and each byte that does not
  * start a valid UTF-8 sequence (RFC 3629) replaced by \ufffd, so the
- * result is always valid UTF-8 and valid JSON. Returns the number of bytes so replaced: when it
- * is not 0, the original bytes cannot be recovered from the output. */
+ * result is always valid UTF-8 and valid JSON. Returns the number of bytes so
+ * replaced: when it is not 0, the original bytes cannot be recovered from the
+ * output. */
 size_t cli_escape_json(cli_str_t *out, const char *s, size_t n);
 
 #endif /* UVFETCH_CLI_ESCAPE_H */
