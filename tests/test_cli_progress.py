@@ -115,6 +115,8 @@ class Terminal(unittest.TestCase):
         status = self.start(["-j", "2"] + urls, "> " + shlex.quote(out))
         seen = []
         self.assertEqual(self.wait_status(status, seen), 0)
+        for s in seen:
+            self.assertNotIn("limit", s)
         samples = [PROGRESS.search(s) for s in seen]
         samples = [tuple(int(x) for x in m.groups()) for m in samples if m]
         self.assertTrue(samples, "no progress line was drawn")
@@ -136,6 +138,27 @@ class Terminal(unittest.TestCase):
         self.assertEqual(len(records.splitlines()), 10)
         self.assertNotIn(b"\x1b", records)
         self.assertNotIn(b"\r", records)
+
+    def test_auto_shows_its_limit(self):
+        # Under -j auto the line says the limit found so far; in flight
+        # never passes it by more than what started before it shrank, and
+        # never passes the ceiling. A number shows no limit.
+        out = os.path.join(self.tmp.name, "out")
+        status = self.start(["-j", "auto:6"] + self.urls(24, 400),
+                            "> " + shlex.quote(out))
+        seen = []
+        self.assertEqual(self.wait_status(status, seen), 0)
+        limits = [(int(m.group(1)), int(m.group(2))) for m in
+                  (re.search(r"(\d+) in flight, \d+ queued, limit (\d+)",
+                             s) for s in seen) if m]
+        self.assertTrue(limits, "no limit on the progress line")
+        for flight, limit in limits:
+            self.assertTrue(1 <= limit <= 6, limits)
+            self.assertLessEqual(flight, 6, limits)
+        with open(out, "rb") as f:
+            self.assertEqual(len(f.read().splitlines()), 24)
+        samples = [s for s in seen if PROGRESS.search(s)]
+        self.assertTrue(samples)
 
     def test_no_progress_when_stderr_is_not_a_terminal(self):
         err = os.path.join(self.tmp.name, "err")

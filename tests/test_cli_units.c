@@ -11,11 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cmocka.h>
+#include <uv.h>
 
 #include "record/escape.h"
 #include "record/redact.h"
 #include "input/jsonscan.h"
+#include "report/limit.h"
 #include "report/progress.h"
 #include "save/savename.h"
 #include "util/sha256.h"
@@ -440,10 +445,116 @@ static void test_progress_format(void **state) {
   /* Cut one short of the width, so the cursor never wraps. */
   cli_progress_format(&c, 10.0, 0.0, 30, line, sizeof(line));
   assert_string_equal(line, "25 done, 1 failed, 4 in fligh");
+  /* Under -j auto the limit follows the queue. */
+  c.limit = 48;
+  cli_progress_format(&c, 10.0, 0.0, 0, line, sizeof(line));
+  assert_string_equal(line, "25 done, 1 failed, 4 in flight, 8 queued, "
+                            "limit 48, 3 skipped | 1.5 MB, 0 B/s");
   cli_tally_bytes(999, size, sizeof(size));
   assert_string_equal(size, "999 B");
   cli_tally_bytes(1234567890, size, sizeof(size));
   assert_string_equal(size, "1.2 GB");
+}
+
+/* ---- the limit's path (-j auto) ---------------------------------------- */
+
+#define SEC 1000000000ull
+
+/* Time-weighted: the median is the limit the run spent half its time at
+ * or below, however many samples each value had. Settling is the last
+ * move out of -20 %..+25 % of where it stood. */
+static void test_limit_path(void **state) {
+  static const struct {
+    uint64_t at;
+    unsigned limit;
+  } path[] = {{0, 8},        {1 * SEC, 16},  {2 * SEC, 32}, {3 * SEC, 60},
+              {4 * SEC, 64}, {10 * SEC, 58}, {20 * SEC, 58}};
+  cli_limit_t l;
+  unsigned min, median, max;
+  double settled;
+  size_t i;
+
+  (void)state;
+  assert_int_equal(cli_limit_init(&l, 100, 0, NULL), 0);
+  cli_limit_path(&l, &min, &median, &max, &settled);
+  assert_int_equal(max, 0);
+  for (i = 0; i < sizeof(path) / sizeof(path[0]); i++)
+    cli_limit_note(&l, path[i].at, path[i].limit, 1);
+  cli_limit_path(&l, &min, &median, &max, &settled);
+  assert_int_equal(min, 8);
+  assert_int_equal(median, 58); /* 10 s at 58 and 6 s at 64 of 20 */
+  assert_int_equal(max, 64);
+  assert_true(settled > 2.99 && settled < 3.01);
+  /* Many samples at 8 in a short time weigh less than one long one. */
+  for (i = 0; i < 1000; i++)
+    cli_limit_note(&l, 20 * SEC + i * 1000, 8, 1);
+  cli_limit_note(&l, 21 * SEC, 58, 1);
+  cli_limit_path(&l, &min, &median, &max, &settled);
+  assert_int_equal(median, 58);
+  /* Dropping to 8 and staying there is a move: it settles again. */
+  cli_limit_note(&l, 30 * SEC, 8, 1);
+  cli_limit_note(&l, 90 * SEC, 8, 1);
+  cli_limit_path(&l, &min, &median, &max, &settled);
+  assert_int_equal(median, 8);
+  assert_true(settled > 29.99 && settled < 30.01);
+  /* Beyond the ceiling counts as the ceiling. */
+  cli_limit_note(&l, 91 * SEC, 5000, 1);
+  cli_limit_path(&l, &min, &median, &max, &settled);
+  assert_int_equal(max, 100);
+  cli_limit_free(&l);
+}
+
+/* The trace gets one counter event per change of each track. */
+static void test_limit_trace(void **state) {
+  char path[] = "/tmp/uvfetch-limit-XXXXXX";
+  char text[4096];
+  uv_loop_t loop;
+  cli_trace_t trace;
+  cli_limit_t l;
+  int fd = mkstemp(path);
+  ssize_t n;
+  const char *p;
+  int limits = 0, flights = 0;
+
+  (void)state;
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(cli_trace_open(&trace, &loop, path, 4, NULL), 0);
+  assert_int_equal(cli_limit_init(&l, 64, SEC, &trace), 0);
+  cli_limit_note(&l, SEC, 8, 0);           /* both */
+  cli_limit_note(&l, SEC + SEC / 2, 8, 5); /* in flight */
+  cli_limit_note(&l, 2 * SEC, 8, 5);       /* neither */
+  cli_limit_note(&l, 3 * SEC, 16, 5);      /* limit */
+  cli_trace_close(&trace);
+  assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  cli_limit_free(&l);
+  fd = open(path, O_RDONLY);
+  assert_true(fd >= 0);
+  n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  unlink(path);
+  assert_true(n > 0);
+  text[n] = '\0';
+  for (p = text; (p = strstr(p, "\"ph\":\"C\"")) != NULL; p++) {
+    const char *name = p;
+
+    while (name > text && strncmp(name, "{\"name\":", 8) != 0)
+      name--;
+    if (strncmp(name, "{\"name\":\"limit\"", 15) == 0)
+      limits++;
+    else if (strncmp(name, "{\"name\":\"in flight\"", 19) == 0)
+      flights++;
+  }
+  assert_int_equal(limits, 2);
+  assert_int_equal(flights, 2);
+  assert_non_null(strstr(text,
+                         "{\"name\":\"limit\",\"ph\":\"C\",\"ts\":"
+                         "2000000.000,\"pid\":1,\"args\":{\"value\":16}}"));
+  assert_non_null(strstr(text, "{\"name\":\"in flight\",\"ph\":\"C\",\"ts\":"
+                               "500000.000,\"pid\":1,\"args\":{\"value\":5}}"));
+  assert_non_null(strstr(text, "\"process_name\""));
 }
 
 int main(void) {
@@ -464,6 +575,8 @@ int main(void) {
       cmocka_unit_test(test_savename),
       cmocka_unit_test(test_shard),
       cmocka_unit_test(test_progress_format),
+      cmocka_unit_test(test_limit_path),
+      cmocka_unit_test(test_limit_trace),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,7 @@
 #include "record/escape.h"
 #include "record/output.h"
 #include "record/records.h"
+#include "report/limit.h"
 #include "report/progress.h"
 #include "report/tally.h"
 #include "report/trace.h"
@@ -72,6 +73,9 @@ typedef struct app_s {
   int saver_open;
   cli_progress_t progress;
   int progress_on;
+  cli_limit_t limit; /* the limit's path: -j auto, or --trace */
+  int limit_on;
+  uint64_t fetch_ns; /* when the fetcher started: the trace's zero */
   int stdout_tty;
   cli_tally_t tally;
   uint64_t start_ns;
@@ -290,7 +294,46 @@ static void progress_counts(cli_progress_t *p, cli_progress_counts_t *c) {
     uvfetch_get_stats(app->fetch, &stats);
     c->running = stats.running;
     c->queued = stats.queued + stats.waiting;
+    if (app->cfg.fetch.adaptive)
+      c->limit = uvfetch_get_limit(app->fetch);
   }
+}
+
+/* ---- the limit's path (-j auto, --trace) ------------------------------- */
+
+static void limit_read(cli_limit_t *l, unsigned *limit, unsigned *running) {
+  app_t *app = container_of(l, app_t, limit);
+  uvfetch_stats_t stats;
+
+  *limit = l->limit;
+  *running = 0;
+  if (app->fetch == NULL || app->fetch_closing)
+    return;
+  uvfetch_get_stats(app->fetch, &stats);
+  *limit = uvfetch_get_limit(app->fetch);
+  *running = (unsigned)stats.running;
+}
+
+/* Sampled ten times a second for --stats, twenty when traced. */
+static int start_limit(app_t *app) {
+  int err;
+
+  if (!app->cfg.fetch.adaptive && !app->trace_open)
+    return 0;
+  err = cli_limit_start(&app->limit, &app->loop, app->cfg.fetch.max_concurrent,
+                        app->fetch_ns, app->trace_open ? 50 : 100, limit_read,
+                        app->trace_open ? &app->trace : NULL);
+  /* A timer that failed to start is still a handle to close. */
+  app->limit_on = err == 0 || app->limit.timing;
+  return err;
+}
+
+/* The last sample, at the end of the work, and no more. */
+static void stop_limit(app_t *app) {
+  if (!app->limit_on)
+    return;
+  cli_limit_sample(&app->limit);
+  cli_limit_stop(&app->limit);
 }
 
 /* ---- setting up and tearing down --------------------------------------- */
@@ -422,9 +465,11 @@ static void close_files(app_t *app) {
 static void print_summary(app_t *app) {
   double seconds = (double)(uv_hrtime() - app->start_ns) / 1e9;
 
-  if (app->cfg.stats)
+  if (app->cfg.stats) {
     cli_tally_stats(&app->tally, seconds, stderr);
-  else if (app->progress_on)
+    if (app->limit_on && app->cfg.fetch.adaptive)
+      cli_limit_print(&app->limit, stderr);
+  } else if (app->progress_on)
     cli_tally_summary(&app->tally, seconds, stderr);
   else
     return;
@@ -438,6 +483,7 @@ static void print_summary(app_t *app) {
 static void run(app_t *app) {
   uv_run(&app->loop, UV_RUN_DEFAULT);
   /* Only the unreferenced handles are left, and whatever is closing. */
+  stop_limit(app);
   close_input(app);
   close_signals(app);
   close_fetch(app);
@@ -449,6 +495,9 @@ static void run(app_t *app) {
   close_files(app);
   uv_run(&app->loop, UV_RUN_DEFAULT);
   print_summary(app);
+  if (app->limit_on)
+    cli_limit_free(&app->limit);
+  app->limit_on = 0;
 }
 
 static int exit_status(app_t *app) {
@@ -532,6 +581,7 @@ static int run_app(app_t *app) {
   wire_records(app);
 
   cfg->fetch.data = app;
+  app->fetch_ns = uv_hrtime();
   err = uvfetch_init(&app->loop, &app->fetch, &cfg->fetch, on_done);
   if (err == UVFETCH_EINVAL) {
     /* The values were checked here; what is left is libcurl refusing one,
@@ -566,6 +616,11 @@ static int run_app(app_t *app) {
     if (app->stdout_tty)
       app->records.progress = &app->progress;
   }
+  err = start_limit(app);
+  if (err < 0) {
+    say("cannot follow the limit: %s", uv_strerror(err));
+    goto done;
+  }
 
   for (i = 0; i < cfg->nurls && !app->stopping; i++)
     cli_urls_add(&app->urls, cfg->urls[i]);
@@ -585,6 +640,12 @@ done:
   close_fetch(app);
   if (app->progress_on)
     cli_progress_stop(&app->progress);
+  if (app->limit_on) {
+    cli_limit_stop(&app->limit);
+    uv_run(&app->loop, UV_RUN_DEFAULT);
+    cli_limit_free(&app->limit);
+    app->limit_on = 0;
+  }
   if (have_out)
     cli_outbuf_close(&app->out);
   close_files(app);

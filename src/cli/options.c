@@ -309,11 +309,17 @@ static int set_parallel(cli_config_t *cfg, const char *value,
   int adaptive =
       strncmp(value, "auto", 4) == 0 && (value[4] == '\0' || value[4] == ':');
 
+  /* One message for every bad form, naming both kinds of value (it
+   * replaces parse_integer's). */
   if (adaptive && value[4] == ':' &&
       parse_integer(value + 5, 1, PARALLEL_MAX, &v, ctx) < 0)
-    return -1;
-  if (!adaptive && parse_integer(value, 1, PARALLEL_MAX, &v, ctx) < 0)
-    return -1;
+    adaptive = -1;
+  if ((!adaptive && parse_integer(value, 1, PARALLEL_MAX, &v, ctx) < 0) ||
+      adaptive < 0)
+    return cli_options_fail(ctx,
+                            "bad value '%s' for '%s': expected a whole "
+                            "number from 1 to %d, or auto, or auto:MAX",
+                            value, ctx->name, PARALLEL_MAX);
   cfg->fetch.adaptive = adaptive;
   cfg->fetch.max_concurrent = (unsigned)v;
   return 0;
@@ -675,13 +681,17 @@ static const cli_option_t options[] = {
      "a final name always holds a whole body. The body of a failed URL is "
      "not kept. The record gains the file's path (TSV: a field before the "
      "error; JSON: \"saved\")."},
-    {"parallel", 'j', "N", set_parallel, "fetch at most N URLs at once (50)",
+    {"parallel", 'j', "N", set_parallel,
+     "fetch at most N URLs at once (50; auto: find N)",
      "N may be auto, or auto:MAX: then the limit is found while the run "
      "goes, overall and per host, between 1 and MAX (1000). It starts at "
      "8, grows while answers come back about as fast as at low load, "
      "shrinks when they slow down, and backs off on 429 and 503 (until "
      "their Retry-After has passed), connect timeouts, resets and too "
-     "many open files. --max-host stays a hard cap per host."},
+     "many open files. --max-host stays a hard cap per host. The progress "
+     "line shows the limit, --stats its lowest, median and highest values "
+     "and when it settled, and --trace draws it as a counter track beside "
+     "the transfers in flight."},
     {"progress", 0, NULL, set_progress,
      "show the progress line even if not a terminal",
      "The progress line is shown on standard error when it is a terminal: "

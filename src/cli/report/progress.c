@@ -55,6 +55,8 @@ void cli_progress_format(const cli_progress_counts_t *c, double elapsed,
                "%" PRIu64 " done, %" PRIu64 " failed, %" PRIu64
                " in flight, %" PRIu64 " queued",
                c->done, c->failed, c->running, c->queued);
+  if (n >= 0 && (size_t)n < len && c->limit > 0)
+    n += snprintf(buf + n, len - (size_t)n, ", limit %" PRIu64, c->limit);
   if (n >= 0 && (size_t)n < len && c->skipped > 0)
     n +=
         snprintf(buf + n, len - (size_t)n, ", %" PRIu64 " skipped", c->skipped);

@@ -1,8 +1,9 @@
 /* The progress line on standard error: done, failed, in flight, queued,
- * bytes, rate, and an estimate of the time left when the input's size is
- * known. Redrawn at most ten times a second by an unreferenced uv_timer,
- * which never keeps the loop alive; the line is erased when the run ends
- * (and whenever records go to the same terminal, before they are written).
+ * the limit found so far under -j auto, bytes, rate, and an estimate of the
+ * time left when the input's size is known. Redrawn at most ten times a second
+ * by an unreferenced uv_timer, which never keeps the loop alive; the line is
+ * erased when the run ends (and whenever records go to the same terminal,
+ * before they are written).
  */
 #ifndef UVFETCH_CLI_PROGRESS_H
 #define UVFETCH_CLI_PROGRESS_H
@@ -23,6 +24,7 @@ typedef struct cli_progress_counts_s {
   uint64_t queued;  /* waiting to start, or to retry */
   uint64_t bytes;   /* body bytes received so far */
   double total;     /* URLs in the whole input, estimated; 0: unknown */
+  uint64_t limit;   /* the concurrency limit now (-j auto); 0: not shown */
 } cli_progress_counts_t;
 
 typedef void (*cli_progress_counts_fn)(cli_progress_t *p,

@@ -41,7 +41,9 @@ int cli_trace_open(cli_trace_t *t, uv_loop_t *loop, const char *path,
   }
   /* A file is never line-buffered: records flush once per loop turn. */
   t->out.line_buffered = 0;
-  cli_outbuf_puts(&t->out, "[");
+  cli_outbuf_puts(&t->out, "[\n{\"name\":\"process_name\",\"ph\":\"M\","
+                           "\"pid\":1,\"args\":{\"name\":\"uvfetch\"}}");
+  t->events = 1;
   return 0;
 }
 
@@ -58,11 +60,6 @@ static void name_track(cli_trace_t *t, unsigned slot, cli_str_t *s) {
   if (slot >= t->nslots || (t->seen[slot / 8] & (1u << (slot % 8))))
     return;
   t->seen[slot / 8] |= (unsigned char)(1u << (slot % 8));
-  if (t->events == 0) {
-    begin_event(t, s);
-    cli_str_puts(s, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,"
-                    "\"args\":{\"name\":\"uvfetch\"}}");
-  }
   begin_event(t, s);
   cli_str_printf(s,
                  "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
@@ -178,6 +175,21 @@ void cli_trace_record(cli_trace_t *t, const cli_record_t *rec) {
     phase(t, &s, "wait", start, r->slot, tls, first);
     phase(t, &s, "download", start, r->slot, first, total);
   }
+  if (!s.oom)
+    cli_outbuf_write(&t->out, s.p, s.len);
+  cli_outbuf_end_record(&t->out);
+  cli_str_free(&s);
+}
+
+void cli_trace_counter(cli_trace_t *t, const char *name, double seconds,
+                       unsigned value) {
+  cli_str_t s = CLI_STR_INIT;
+
+  begin_event(t, &s);
+  cli_str_printf(&s,
+                 "{\"name\":\"%s\",\"ph\":\"C\",\"ts\":%.3f,\"pid\":1,"
+                 "\"args\":{\"value\":%u}}",
+                 name, micros(seconds), value);
   if (!s.oom)
     cli_outbuf_write(&t->out, s.p, s.len);
   cli_outbuf_end_record(&t->out);

@@ -3,7 +3,8 @@
  * per transfer, a span for the whole transfer holding its phases: dns,
  * connect, tls, wait (request sent, nothing back yet) and download. Times
  * are those of the last attempt, in microseconds since the fetcher
- * started.
+ * started. Counter tracks (report/limit.h) show the concurrency limit
+ * and the transfers in flight over the run.
  *
  * Events are written as records come; the array is closed at the end of
  * the run, so the file is valid JSON then. (A run killed before that
@@ -34,6 +35,11 @@ int cli_trace_open(cli_trace_t *t, uv_loop_t *loop, const char *path,
 
 /* Add the events of one record; a URL that never started adds none. */
 void cli_trace_record(cli_trace_t *t, const cli_record_t *rec);
+
+/* A counter track's value from `seconds` on (Perfetto draws each name
+ * as its own track): the concurrency limit, the transfers in flight. */
+void cli_trace_counter(cli_trace_t *t, const char *name, double seconds,
+                       unsigned value);
 
 /* Close the array and the file. Let the loop run afterwards (the writer's
  * handle closes). */
