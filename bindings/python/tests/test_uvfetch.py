@@ -208,12 +208,20 @@ class TestLoading(unittest.TestCase):
 
     def test_pip_install(self):
         # From a copy, so the build leaves nothing in the source tree;
-        # offline, with the interpreter's own setuptools and wheel.
-        for mod in ("pip", "setuptools", "wheel"):
-            p = subprocess.run([sys.executable, "-c", "import " + mod],
-                               stderr=subprocess.DEVNULL)
-            if p.returncode != 0:
-                self.skipTest("%s cannot import %s" % (sys.executable, mod))
+        # offline, with an interpreter's own setuptools and wheel: this
+        # one's, or else Debian's (python3-pip, -setuptools, -wheel, which
+        # scripts/setup installs), told to use the standard library's
+        # distutils as Debian's python3-distutils is on the path too.
+        env = dict(os.environ, SETUPTOOLS_USE_DISTUTILS="stdlib")
+        python = None
+        for cand in (sys.executable, "/usr/bin/python3"):
+            p = subprocess.run([cand, "-c", "import pip, setuptools, wheel"],
+                               env=env, stderr=subprocess.DEVNULL)
+            if p.returncode == 0:
+                python = cand
+                break
+        if python is None:
+            self.skipTest("no python3 here has pip, setuptools and wheel")
         with tempfile.TemporaryDirectory() as tmp:
             src = os.path.join(tmp, "src")
             shutil.copytree(os.path.join(HERE, ".."), src,
@@ -221,19 +229,68 @@ class TestLoading(unittest.TestCase):
                                 "__pycache__", "build", "*.egg-info"))
             target = os.path.join(tmp, "site")
             subprocess.run(
-                [sys.executable, "-m", "pip", "install", "--quiet",
+                [python, "-m", "pip", "install", "--quiet",
                  "--no-build-isolation", "--no-index", "--no-deps",
                  "--disable-pip-version-check", "--target", target, src],
-                check=True, stdout=subprocess.DEVNULL, timeout=240)
-            env = dict(os.environ, PYTHONPATH=target)
+                env=env, check=True, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, timeout=240)
+            env["PYTHONPATH"] = target
             p = subprocess.run(
-                [sys.executable, "-c",
+                [python, "-c",
                  "import uvfetch; print(uvfetch.__file__); "
                  "print(uvfetch.version())"],
                 env=env, cwd=tmp, stdout=subprocess.PIPE, text=True,
                 check=True, timeout=60)
             where, ver = p.stdout.split()
             self.assertTrue(where.startswith(target), where)
+            self.assertEqual(ver, uvfetch.version())
+
+    def test_meson_install(self):
+        # The build's `meson install`, into a staging directory: the
+        # package lands in the interpreter's purelib under the prefix and,
+        # with nothing but pkg-config to point at it (the staging
+        # directory as its sysroot), finds the library installed beside it.
+        build = os.environ.get("UVFETCH_BUILD_DIR")
+        meson = shutil.which("meson")
+        if not build or meson is None:
+            self.skipTest("needs meson and UVFETCH_BUILD_DIR (set by the "
+                          "meson test suite)")
+        # meson test points LD_LIBRARY_PATH at the build: not for this.
+        clean = {k: v for k, v in os.environ.items()
+                 if k not in ("LD_LIBRARY_PATH", "UVFETCH_LIBRARY")}
+        p = subprocess.run(
+            [sys.executable, "-c", "import ctypes.util; "
+             "print(ctypes.util.find_library('uvfetch') or '')"],
+            env=clean, stdout=subprocess.PIPE, text=True, timeout=60)
+        if p.stdout.strip():
+            self.skipTest("a libuvfetch is installed on this machine (%s); "
+                          "it would be found before the staged one"
+                          % p.stdout.strip())
+        with tempfile.TemporaryDirectory() as dest:
+            subprocess.run([meson, "install", "-C", build, "--destdir", dest,
+                            "--no-rebuild", "--quiet"], check=True,
+                           stdout=subprocess.DEVNULL, timeout=240)
+            found = {}
+            for root, _, files in os.walk(dest):
+                if root.endswith(os.sep + "uvfetch") and "_core.py" in files:
+                    found["package"] = os.path.dirname(root)
+                if "uvfetch.pc" in files:
+                    found["pc"] = root
+            self.assertEqual(set(found), {"package", "pc"}, found)
+            self.assertRegex(found["package"],
+                             r"/lib/python3\.\d+/(site|dist)-packages$")
+            env = dict(clean, PYTHONPATH=found["package"],
+                       PKG_CONFIG_PATH=found["pc"],
+                       PKG_CONFIG_SYSROOT_DIR=dest)
+            p = subprocess.run(
+                [sys.executable, "-c",
+                 "import uvfetch; print(uvfetch.__file__); "
+                 "print(uvfetch.library_path()); print(uvfetch.version())"],
+                env=env, cwd=dest, stdout=subprocess.PIPE, text=True,
+                check=True, timeout=60)
+            where, lib, ver = p.stdout.split()
+            self.assertTrue(where.startswith(found["package"]), where)
+            self.assertTrue(lib.startswith(dest), lib)
             self.assertEqual(ver, uvfetch.version())
 
     def test_unknown_option_and_bad_values(self):

@@ -31,8 +31,9 @@ pkg-config).
 from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 from . import _lib
-from ._core import OPTION_NAMES, Fetcher, Result, Stats, Url, UvfetchError
-from ._lib import ADD_REPORT_INVALID, LibraryNotFound
+from ._core import (OPTION_NAMES, Fetcher, Result, Stats, Url, UvfetchError,
+                    _Feeder)
+from ._lib import LibraryNotFound
 
 __all__ = ["imap_unordered", "imap", "map", "fetch", "afetch", "Fetcher",
            "Result", "Stats", "UvfetchError", "LibraryNotFound",
@@ -56,40 +57,18 @@ def library_path() -> str:
     return _lib.load().path
 
 
-def _limit(f: Fetcher) -> int:
-    """URLs to keep added but unfinished: a slot's worth queued behind
-    the running ones; in ordered mode, the order window too, so that a
-    slow head does not leave slots idle."""
-    if f.ordered:
-        return f.order_window + f.concurrency
-    return 2 * f.concurrency
-
-
 def _drive(f: Fetcher, urls: Iterable[Url]) -> Iterator[Any]:
     """Feed urls to f as slots free up and yield what it delivers; close f
     at the end, or when the consumer stops early (break, an exception,
     garbage collection of the iterator)."""
     try:
-        it = iter(urls)
-        limit = _limit(f)
-        pending = f._pending
+        feed = _Feeder(f, urls)
         ready = f._ready
-        more = True
         while True:
             if ready:
                 yield ready.popleft()
                 continue
-            # Topped up only once every finished result is handed out, so
-            # that URLs in the library plus results not yet taken never
-            # pass the limit.
-            while more and len(pending) < limit:
-                try:
-                    url = next(it)
-                except StopIteration:
-                    more = False
-                    break
-                f._add(url, None, ADD_REPORT_INVALID)
-            if not pending:
+            if not feed.top_up():
                 return
             f._step()
     finally:

@@ -11,8 +11,7 @@ deque until the async generator hands them out.
 import asyncio
 from typing import Any, AsyncIterator, Iterable, Optional
 
-from ._core import Fetcher, Result, Url
-from ._lib import ADD_REPORT_INVALID
+from ._core import Fetcher, Result, Url, _Feeder
 
 
 class _Driver:
@@ -102,27 +101,13 @@ async def afetch(urls: Iterable[Url], concurrency: int = 50, *,
     driver = None
     try:
         driver = _Driver(f, asyncio.get_running_loop())
-        it = iter(urls)
-        limit = (f.order_window + f.concurrency if f.ordered
-                 else 2 * f.concurrency)
-        pending = f._pending
+        feed = _Feeder(f, urls)
         ready = f._ready
-        more = True
         while True:
             if ready:
                 yield ready.popleft()
                 continue
-            # Topped up only once every finished result is handed out, so
-            # that URLs in the library plus results not yet taken never
-            # pass the limit.
-            while more and len(pending) < limit:
-                try:
-                    url = next(it)
-                except StopIteration:
-                    more = False
-                    break
-                f._add(url, None, ADD_REPORT_INVALID)
-            if not pending:
+            if not feed.top_up():
                 return
             await driver.wait()
     finally:

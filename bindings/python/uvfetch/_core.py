@@ -558,3 +558,33 @@ class Fetcher:
                 self.close()
             except BaseException:  # noqa: B036: nowhere to raise it to
                 pass
+
+
+class _Feeder:
+    """Feeds URLs from an iterable to a Fetcher as slots free up, for the
+    iterators (fetch, imap_unordered, afetch): it keeps added but
+    unfinished a slot's worth queued behind the running ones and, in
+    ordered mode, the order window too, so that a slow head does not leave
+    slots idle."""
+
+    def __init__(self, f: "Fetcher", urls: Any) -> None:
+        self._f = f
+        self._it = iter(urls)
+        self._more = True
+        self._limit = (f.order_window + f.concurrency if f.ordered
+                       else 2 * f.concurrency)
+
+    def top_up(self) -> bool:
+        """Add URLs up to the limit; False once nothing is left to wait
+        for. Call it only once every finished result is handed out, so
+        that URLs in the library plus results not yet taken never pass the
+        limit."""
+        pending = self._f._pending
+        while self._more and len(pending) < self._limit:
+            try:
+                url = next(self._it)
+            except StopIteration:
+                self._more = False
+                break
+            self._f._add(url, None, ADD_REPORT_INVALID)
+        return bool(pending)
