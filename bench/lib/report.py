@@ -12,12 +12,14 @@ import math
 import statistics
 from collections import OrderedDict, defaultdict
 
-CLIENT_ORDER = ["uvfetch", "curl", "requests", "aiohttp", "wrk", "h2load"]
+CLIENT_ORDER = ["uvfetch", "curl", "requests", "aiohttp", "python", "wrk",
+                "h2load"]
 CLIENT_LABEL = {
     "uvfetch": "uvfetch",
     "curl": "curl -Z",
     "requests": "ThreadPool + requests",
     "aiohttp": "aiohttp + semaphore",
+    "python": "uvfetch from Python (imap_unordered)",
     "wrk": "wrk (ceiling)",
     "h2load": "h2load (ceiling)",
 }
@@ -223,6 +225,26 @@ class Report:
             x = ratio(uv.rate(), wr.rate())
             self.target("1", "uvfetch rate ≥ 0.5 × wrk's", f"{fmt(x, 2)} ×",
                         x is not None and x >= 0.5)
+        self.python_targets(gs)
+
+    def python_targets(self, gs):
+        """Issue 14's: uvfetch from Python against the seed, aiohttp and
+        the command, all in workload 1's run."""
+        py = gs.get("python")
+        if not py:
+            return
+        for peer, times in (("requests", 20.0), ("aiohttp", 5.0)):
+            g = gs.get(peer)
+            if g:
+                x = ratio(py.rate(), g.rate())
+                self.target("1", f"Python's imap_unordered ≥ {times:.0f} × "
+                            f"{CLIENT_LABEL[peer]}'s rate", f"{fmt(x, 1)} ×",
+                            x is not None and x >= times)
+        uv = gs.get("uvfetch")
+        if uv:
+            x = ratio(py.rate(), uv.rate())
+            self.target("1", "Python's imap_unordered ≥ 0.7 × the command's "
+                        "rate", f"{fmt(x, 2)} ×", x is not None and x >= 0.7)
 
     def w2(self):
         gs = self.rate_table(
@@ -332,6 +354,13 @@ class Report:
                 self.target("5", f"wall ≤ {limit:.2f} × ideal at -j {g0.j}",
                             f"{fmt(uv.wall(), 3)} s = {fmt(x, 2)} ×",
                             x is not None and x <= limit)
+            py = gs.get("python")
+            if py:
+                x = ratio(py.wall(), ideal)
+                self.target("5", f"Python's imap_unordered wall ≤ 1.10 × "
+                            f"ideal at -j {g0.j}",
+                            f"{fmt(py.wall(), 3)} s = {fmt(x, 2)} ×",
+                            x is not None and x <= 1.10)
 
     # -- memory on a pipe (6) ------------------------------------------------
     def w6(self):
