@@ -167,7 +167,7 @@ class Result {
     this.ordinal = ordinal;
     this.redirects = redirects;
     this.data = data;
-    if (body !== null) this.body = body;
+    if (body !== undefined) this.body = body;
   }
 }
 
@@ -186,6 +186,7 @@ class Fetcher {
   #onAbort = null;
   #closed = null;
   #deferred = [];
+  #aborted = null;
 
   /**
    * new Fetcher(options, onResult): the engine on this thread's loop.
@@ -204,7 +205,10 @@ class Fetcher {
     this.#engine = new native.Engine(opts, this.#sink.bind(this));
     if (signal) {
       this.#signal = signal;
-      this.#onAbort = () => { this.close().catch(() => {}); };
+      this.#onAbort = () => {
+        this.#aborted = abortError(signal);
+        this.close().catch(() => {});
+      };
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
   }
@@ -252,7 +256,7 @@ class Fetcher {
   }
 
   #checkSignal() {
-    if (this.#signal !== null && this.#signal.aborted) throw abortError(this.#signal);
+    if (this.#aborted !== null) throw this.#aborted;
   }
 
   /**

@@ -22,9 +22,10 @@ function root() {
                   'were found in none of ' + candidates.join(', '));
 }
 
+// gyp takes sources relative to binding.gyp, and names their objects after
+// that path (absolute ones get no make rule on a second build).
 function rel(p) {
-  const r = path.relative(pkg, p);
-  return r.startsWith('..' + path.sep + '..' + path.sep + '..') ? p : r;
+  return path.relative(pkg, p) || '.';
 }
 
 function sources(dir) {

@@ -195,8 +195,10 @@ static void on_done(uvfetch_t *f, const uvfetch_result_t *r) {
       napi_create_buffer_copy(env, b->len, b->buf, NULL, &argv[A_BODY]);
     }
   }
-  if (argv[A_BODY] == NULL)
+  if (argv[A_BODY] == NULL && b != NULL)
     napi_get_null(env, &argv[A_BODY]);
+  else if (argv[A_BODY] == NULL)
+    napi_get_undefined(env, &argv[A_BODY]);
   if (b != NULL)
     free(b->buf);
   free(b);
