@@ -8,12 +8,13 @@ The connector's own limit (100 by default) is raised to N so that the
 semaphore, not the connector, sets the concurrency. Prints "url<TAB>bytes"
 per URL in completion order, like uvfetch. Debian's python3-aiohttp.
 """
-import argparse
 import asyncio
 import ssl
 import sys
 
 import aiohttp
+
+from peer import Records, arguments
 
 
 async def run(urls, n, cacert):
@@ -21,8 +22,7 @@ async def run(urls, n, cacert):
     sslctx = ssl.create_default_context(cafile=cacert) if cacert else None
     conn = aiohttp.TCPConnector(limit=n, ssl=sslctx)
     timeout = aiohttp.ClientTimeout(total=None)
-    failed = 0
-    out = sys.stdout
+    records = Records()
     async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
 
         async def sitesize(url):
@@ -35,22 +35,12 @@ async def run(urls, n, cacert):
                     return url, None, repr(e)
 
         for fut in asyncio.as_completed([sitesize(u) for u in urls]):
-            url, size, err = await fut
-            if size is None:
-                failed += 1
-                out.write("%s\t-\t%s\n" % (url, err))
-            else:
-                out.write("%s\t%d\n" % (url, size))
-    out.flush()
-    return 1 if failed else 0
+            records.add(*await fut)
+    return records.status()
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-j", type=int, default=50)
-    ap.add_argument("-i", required=True)
-    ap.add_argument("--cacert")
-    a = ap.parse_args()
+    a = arguments()
     with open(a.i) as f:
         urls = [line.strip() for line in f if line.strip()]
     return asyncio.run(run(urls, a.j, a.cacert))

@@ -7,12 +7,13 @@ requests.Session per thread, pool.imap_unordered(sitesize, urls).
 Prints "url<TAB>bytes" per URL (bytes "-" and the error on failure), in
 completion order, like uvfetch. Debian's python3-requests, nothing else.
 """
-import argparse
 import sys
 import threading
 from multiprocessing.pool import ThreadPool
 
 import requests
+
+from peer import Records, arguments
 
 local = threading.local()
 verify = True
@@ -36,27 +37,16 @@ def sitesize(url):
 
 def main():
     global verify
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-j", type=int, default=50)
-    ap.add_argument("-i", required=True)
-    ap.add_argument("--cacert")
-    a = ap.parse_args()
+    a = arguments()
     if a.cacert:
         verify = a.cacert
     with open(a.i) as f:
         sites = [line.strip() for line in f if line.strip()]
-    out = sys.stdout
-    failed = 0
+    records = Records()
     with ThreadPool(a.j) as pool:
         for url, size, err in pool.imap_unordered(sitesize, sites):
-            if size is None:
-                failed += 1
-                out.write("%s\t-\t%s\n" % (url, err))
-            else:
-                out.write("%s\t%d\n" % (url, size))
-    out.flush()
-    return 1 if failed else 0
-
+            records.add(url, size, err)
+    return records.status()
 
 if __name__ == "__main__":
     sys.exit(main())
