@@ -31,8 +31,9 @@
  * GET /stats answers at once (and counts nowhere) with a JSON object:
  *   requests       request heads since the last reset (503s included)
  *   ok, rejected   answered 200, answered 503
- *   rejected_late  503s to requests that came --late-ms or more after the
- *                  first request since the reset
+ *   requests_late, rejected_late
+ *                  requests, and 503s, that came --late-ms or more after
+ *                  the first request since the reset
  *   active, peak   in flight now (accepted, not yet answered: queued or
  *                  being served), and the most since the reset
  *   connections    connections accepted since the reset
@@ -102,7 +103,8 @@ static size_t reject_len;
 
 /* What /stats reports. */
 static struct {
-  unsigned long long requests, ok, rejected, rejected_late, connections;
+  unsigned long long requests, ok, rejected, connections;
+  unsigned long long requests_late, rejected_late;
   unsigned long long active, peak;
   uint64_t first_ms; /* of the first request since the reset; 0: none */
   unsigned long long hist[HIST_MAX + 1];
@@ -261,15 +263,16 @@ static int send_stats(conn_t *c, int last) {
 
   blen = snprintf(body, sizeof(body),
                   "{\"requests\": %llu, \"ok\": %llu, \"rejected\": %llu, "
-                  "\"rejected_late\": %llu, \"active\": %llu, "
+                  "\"requests_late\": %llu, \"rejected_late\": %llu, "
+                  "\"active\": %llu, "
                   "\"peak\": %llu, \"connections\": %llu, "
                   "\"inflight_p50\": %llu, \"inflight_p90\": %llu, "
                   "\"inflight_p99\": %llu, \"workers\": %u, "
                   "\"reject_above\": %u, \"delay_ms\": %llu}\n",
-                  st.requests, st.ok, st.rejected, st.rejected_late, st.active,
-                  st.peak, st.connections, quantile(0.5), quantile(0.9),
-                  quantile(0.99), workers, reject_above,
-                  (unsigned long long)delay_ms);
+                  st.requests, st.ok, st.rejected, st.requests_late,
+                  st.rejected_late, st.active, st.peak, st.connections,
+                  quantile(0.5), quantile(0.9), quantile(0.99), workers,
+                  reject_above, (unsigned long long)delay_ms);
   hlen = snprintf(head, sizeof(head),
                   "HTTP/1.1 200 OK\r\nServer: delayserver\r\n"
                   "Content-Type: application/json\r\n"
@@ -380,6 +383,7 @@ static void on_timer(uv_timer_t *t) {
 /* What one request head asks for: K_DELAY, K_REJECT, K_STATS or K_RESET. */
 static int classify(const char *head, size_t len) {
   uint64_t now;
+  int late;
 
   if (len >= 18 && memcmp(head, "GET /stats/reset ", 17) == 0)
     return K_RESET;
@@ -389,10 +393,11 @@ static int classify(const char *head, size_t len) {
   if (st.first_ms == 0)
     st.first_ms = now;
   st.requests++;
+  late = now - st.first_ms >= late_ms;
+  st.requests_late += late;
   if (reject_above > 0 && st.active >= reject_above) {
     st.rejected++;
-    if (now - st.first_ms >= late_ms)
-      st.rejected_late++;
+    st.rejected_late += late;
     return K_REJECT;
   }
   st.active++;
