@@ -23,6 +23,12 @@
  *    count is not safe against threads: a program that runs fetchers on
  *    several threads should call curl_global_init() itself first, and
  *    curl_global_cleanup() after the last fetcher is closed.
+ *  - The library never changes the locale. A host name with non-ASCII
+ *    characters is converted to punycode (IDN) by libcurl in the character
+ *    set of the caller's LC_CTYPE: under the C locale that a program has
+ *    until it calls setlocale(), such a URL ends with UVFETCH_EURL. Call
+ *    setlocale(LC_CTYPE, "") with a UTF-8 locale (or "C.UTF-8") first, or
+ *    pass names in punycode (docs/api.md, "Names").
  */
 #ifndef UVFETCH_H
 #define UVFETCH_H
