@@ -7,6 +7,7 @@
  * Each test ends, as every test does, by closing the fetcher and asserting
  * that uv_loop_close() returns 0: a lookup must leave nothing on the loop.
  */
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -458,6 +459,47 @@ static void test_a_only(void **state) {
   fx_finish(fx);
 }
 
+/* A host name with non-ASCII characters: punycode by libcurl's IDN in
+ * the caller's LC_CTYPE. Under the C locale, which the library never
+ * changes, the URL fails as malformed; under C.UTF-8 it becomes
+ * xn--bcher-kva.names.test, which the namespace's DNS server answers. */
+static void test_idn_follows_the_callers_locale(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  const rec_t *r;
+
+  SKIP_WITHOUT_DNS(fx);
+  if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) {
+    print_message("skipped: no C.UTF-8 locale\n");
+    fx_close_loop(fx);
+    skip();
+  }
+  setlocale(LC_CTYPE, "C");
+  uvfetch_options_init(&opt);
+  fx_open(fx, &opt);
+  add_named(fx, 0,
+            "b\xc3\xbc"
+            "cher.names.test",
+            fx->server.port, 500);
+  fx_run(fx);
+  setlocale(LC_CTYPE, "C.UTF-8");
+  add_named(fx, 1,
+            "b\xc3\xbc"
+            "cher.names.test",
+            fx->server.port, 501);
+  fx_run(fx);
+  setlocale(LC_CTYPE, "C");
+
+  fx_assert_each_ordinal_once(fx, 2);
+  r = fx_rec(fx, 0);
+  assert_int_equal(r->ok, 0);
+  assert_int_equal(r->error, UVFETCH_EURL);
+  assert_int_equal(r->curl_code, 3);
+  assert_int_equal(r->bytes, 0);
+  assert_fetched(fx, 1, 501);
+  fx_finish(fx);
+}
+
 /* Every fault at once, among good names: each URL gets one result, and
  * which result depends on its name alone. The silent name ends when the C
  * library gives up on it (about 2 s), or at the library's own bound; the
@@ -547,6 +589,8 @@ int main(void) {
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_aaaa_only, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_a_only, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_idn_follows_the_callers_locale,
+                                      fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_all_faults_together, fx_setup,
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_thousand_urls_one_nxdomain, fx_setup,
