@@ -323,3 +323,26 @@ test('setInterval keeps ticking during a big fetch', async () => {
   assert.equal(n, 3000);
   assert.ok(ticksBetween > 0, `interval ran ${ticksBetween} times during the fetch`);
 });
+
+test('index.d.ts declares every export and every result field', async () => {
+  const dts = fs.readFileSync(require('node:path').join(H.PKG, 'index.d.ts'), 'utf8');
+  const declared = [...dts.matchAll(/^export (?:function|class) (\w+)/gm)].map((m) => m[1]).sort();
+  const exported = Object.keys(uvfetch).filter((k) => k !== 'Result' && k !== 'addonPath').sort();
+  assert.deepEqual(declared, exported);
+  const fields = /export interface Result<[^>]*> \{([\s\S]*?)\n\}/.exec(dts)[1];
+  const names = [...fields.matchAll(/^\s+(\w+)\??:/gm)].map((m) => m[1]).sort();
+  const [r] = await collect([S.url('/size/1')], { body: true });
+  assert.deepEqual(names, Object.keys(r).sort());
+  const opts = /export interface Options \{([\s\S]*?)\n\}/.exec(dts)[1];
+  const optNames = [...opts.matchAll(/^\s+(\w+)\?:/gm)].map((m) => m[1]);
+  for (const o of optNames) {
+    if (o === 'signal') continue;
+    // every declared option is known: a wrong type is a TypeError about it,
+    // never "unknown option"
+    try {
+      new Fetcher({ [o]: Symbol('x') }, () => {}).close();
+    } catch (e) {
+      assert.doesNotMatch(e.message, /unknown option/, o);
+    }
+  }
+});

@@ -91,10 +91,11 @@ function closedPort() {
 // Run `code` in a child node with the addon the tests use; resolves to
 // {code, signal, stdout, stderr}. A child that does not exit within
 // `timeout` ms is killed (signal SIGKILL): it did not exit by itself.
-function runChild(code, { env = {}, timeout = 60000, args = [] } = {}) {
+function runChild(code, { env = {}, timeout = 60000, args = [], cwd } = {}) {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [...args, '-e', code], {
       env: { ...process.env, UVFETCH_PKG: PKG, ...env },
+      cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
