@@ -12,14 +12,17 @@ import math
 import statistics
 from collections import OrderedDict, defaultdict
 
-CLIENT_ORDER = ["uvfetch", "curl", "requests", "aiohttp", "python", "wrk",
-                "h2load"]
+CLIENT_ORDER = ["uvfetch", "curl", "requests", "aiohttp", "python", "node",
+                "node-fetch", "node-undici", "wrk", "h2load"]
 CLIENT_LABEL = {
     "uvfetch": "uvfetch",
     "curl": "curl -Z",
     "requests": "ThreadPool + requests",
     "aiohttp": "aiohttp + semaphore",
     "python": "uvfetch from Python (imap_unordered)",
+    "node": "uvfetch from Node (fetchAll)",
+    "node-fetch": "Node fetch() + N workers",
+    "node-undici": "Node undici.request + N workers",
     "wrk": "wrk (ceiling)",
     "h2load": "h2load (ceiling)",
 }
@@ -226,6 +229,32 @@ class Report:
             self.target("1", "uvfetch rate ≥ 0.5 × wrk's", f"{fmt(x, 2)} ×",
                         x is not None and x >= 0.5)
         self.python_targets(gs)
+        self.node_targets(gs)
+
+    def node_targets(self, gs):
+        """Issue 13's: the Node addon against fetch(), undici and the
+        command, all in workload 1's run (process wall, node's start-up
+        included; bindings/node/bench.js also times the fetching alone)."""
+        nd = gs.get("node")
+        if not nd:
+            return
+        for peer, times in (("node-fetch", 5.0), ("node-undici", 2.0)):
+            g = gs.get(peer)
+            if g:
+                x = ratio(nd.rate(), g.rate())
+                self.target("1", f"Node addon ≥ {times:.0f} × "
+                            f"{CLIENT_LABEL[peer]}'s rate", f"{fmt(x, 1)} ×",
+                            x is not None and x >= times)
+        g = gs.get("node-fetch")
+        if g:
+            x = ratio(nd.rss(), g.rss())
+            self.target("1", "Node addon RSS ≤ 1/3 of fetch()'s",
+                        f"{fmt(x, 2)} ×", x is not None and x <= 1 / 3)
+        uv = gs.get("uvfetch")
+        if uv:
+            x = ratio(nd.rate(), uv.rate())
+            self.target("1", "Node addon ≥ 0.75 × the command's rate",
+                        f"{fmt(x, 2)} ×", x is not None and x >= 0.75)
 
     def python_targets(self, gs):
         """Issue 14's: uvfetch from Python against the seed, aiohttp and
@@ -354,6 +383,12 @@ class Report:
                 self.target("5", f"wall ≤ {limit:.2f} × ideal at -j {g0.j}",
                             f"{fmt(uv.wall(), 3)} s = {fmt(x, 2)} ×",
                             x is not None and x <= limit)
+            nd = gs.get("node")
+            if nd:
+                x = ratio(nd.wall(), ideal)
+                self.target("5", f"Node addon wall ≤ 1.10 × ideal at -j {g0.j}",
+                            f"{fmt(nd.wall(), 3)} s = {fmt(x, 2)} ×",
+                            x is not None and x <= 1.10)
             py = gs.get("python")
             if py:
                 x = ratio(py.wall(), ideal)
