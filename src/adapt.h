@@ -37,7 +37,8 @@ struct adapt_sample {
 /* A limit and what it learns from: a host's, or the whole run's. */
 struct adapt_ctl {
   double limit;
-  double ceiling;      /* the limit at the last back-off; 0: none */
+  double ceiling;      /* the limit at the last back-off or shrink (or
+                          where slow start stalled); 0: none */
   double baseline;     /* unloaded latency (a host's, in ms; the run's, as
                           a ratio to the hosts' own); 0: not yet */
   double last_rate;    /* completions per second in the last window */
@@ -53,6 +54,7 @@ struct adapt_ctl {
   unsigned inflight;
   unsigned peak;  /* the most in flight during this window */
   unsigned flat;  /* windows in a row where slow start gained little */
+  unsigned good;  /* windows in a row that held, after slow start */
   int slow_start; /* doubling each window until latency or rate says no */
   int probing;    /* pinned low while the baseline is measured again */
   int congested;  /* a host's last window was over the tolerance */

@@ -79,6 +79,7 @@ struct sim {
   unsigned storm_above;
   /* a change of path: from this time server 0's service time is this */
   uint64_t slow_from;
+  uint64_t slow_to; /* and until this time; 0: for good */
   double slow_ms;
   struct tally t[NSRV];
 };
@@ -129,7 +130,8 @@ static void serve(struct sim *s, struct server *v, int index, struct req *r) {
 
   if (index == 0 && s->now >= s->storm_from && s->now < s->storm_to)
     above = s->storm_above;
-  if (index == 0 && s->slow_from > 0 && s->now >= s->slow_from)
+  if (index == 0 && s->slow_from > 0 && s->now >= s->slow_from &&
+      (s->slow_to == 0 || s->now < s->slow_to))
     service = s->slow_ms;
   service *= 1 + v->jitter * (2 * uniform(s) - 1);
   r->status = 200;
@@ -500,11 +502,12 @@ static void test_slow_beside_fast(void **state) {
 /* A shared bottleneck: 200 hosts behind one link that serves 64 at a time
  * in 10 ms each. Every host sees its latency rise with the total, and
  * 200 hosts at a limit of 1 each would still queue at 3 x: the run's limit
- * is what has to give, and it does, to about twice the link's 64, with the
- * median latency about twice the unloaded 10 ms (fixed at -j 1000 it would
- * be 156 ms). Not the 1.25 x a single host settles at: a host first met
- * while the link already queued took part of that queue for its baseline
- * (see adapt.c). */
+ * is what has to give, and it does, to about 1.3 times the link's 64,
+ * with the median latency about 1.3 times the unloaded 10 ms (fixed at
+ * -j 1000 it would be 156 ms). A little over the 1.25 x a single host
+ * settles at: a host first met while the link already queued took part of
+ * that queue for its baseline (see adapt.c). Before a shrink left a
+ * ceiling behind it, the run swung up to twice the link's capacity. */
 static void test_shared_link(void **state) {
   struct sim *s = &S;
   double median;
@@ -531,17 +534,19 @@ static void test_shared_link(void **state) {
          "%.0f/s, median latency %.2f ms\n",
          lo, hi, path_median(s->global_limit, 10, 40), rate(s, 0, 10, 40),
          median);
-  assert_true(lo >= 64 && hi <= 240);
-  assert_in_range(path_median(s->global_limit, 10, 40), 64, 160);
+  assert_true(lo >= 64 && hi <= 160);
+  assert_in_range(path_median(s->global_limit, 10, 40), 64, 112);
   assert_true(rate(s, 0, 10, 40) >= 0.95 * 6400);
-  assert_true(median <= 2.25 * 10);
+  assert_true(median <= 1.6 * 10);
   uvfetch__adapt_free(&s->a);
 }
 
 /* A limit stuck low: the path slows from 10 ms to 40 ms (capacity still
  * unlimited). Against the old baseline every window looks overloaded and
- * the limit sinks to the floor; only a new probe of the baseline frees
- * it. Without probes (every 1000 s) it stays there. */
+ * the limit sinks until it seems to queue fewer than QUEUE_MIN (4) of its
+ * requests: with latency 4 x the baseline, to 5 or so, not the floor of 1;
+ * only a new probe of the baseline frees it. Without probes (every 1000 s)
+ * it stays there. */
 static void test_reprobe_lifts_stuck_limit(void **state) {
   struct sim *s = &S;
   unsigned stuck;
@@ -556,7 +561,7 @@ static void test_reprobe_lifts_stuck_limit(void **state) {
   run(s, 30000);
   stuck = uvfetch__adapt_host_limit(&s->a, s->key[0]);
   printf("# no probe: limit %u at 30 s\n", stuck);
-  assert_true(stuck <= 2);
+  assert_true(stuck <= 6);
   uvfetch__adapt_free(&s->a);
 
   sim_init(s, 1000, 0, 10000, 6);
@@ -573,10 +578,71 @@ static void test_reprobe_lifts_stuck_limit(void **state) {
   }
   printf("# probe every 10 s: limit %u at 9 s, 1000 again by %u s\n", stuck,
          lifted);
-  assert_true(stuck <= 2);
+  assert_true(stuck <= 6);
   /* The probe comes at 10 s give or take 1 s, and slow start does the
    * rest. */
   assert_true(lifted >= 9 && lifted <= 13);
+  uvfetch__adapt_free(&s->a);
+}
+
+/* Latency this process adds itself: from 5 s on, every answer of a
+ * 10 ms host takes 10 ms longer, however many are in flight (the loop is
+ * busy with another host, say), and no probe comes to learn the new
+ * baseline. Twice the baseline would take the limit down to 1 if latency
+ * alone were believed; but at a limit of 8, latency 2 x means about 4
+ * waiting (Little's law), and below that it is not the host queueing: the
+ * limit stays between 4 and 8. */
+static void test_added_latency_is_not_a_queue(void **state) {
+  struct sim *s = &S;
+  unsigned lo = 1000;
+  unsigned sec;
+
+  sim_init(s, 1000, 0, 1000000, 11);
+  s->srv[0].service_ms = 10;
+  s->srv[0].jitter = 0.05;
+  s->slow_from = 5000;
+  s->slow_ms = 20;
+  run(s, 30000);
+  report("added latency", s, 0, 30);
+  for (sec = 10; sec < 30; sec++) {
+    if (s->t[0].limit[sec] < lo)
+      lo = s->t[0].limit[sec];
+  }
+  printf("# added latency: host limit %u at least over 10-30 s, %u at 30 s; "
+         "%.0f/s\n",
+         lo, uvfetch__adapt_host_limit(&s->a, s->key[0]), rate(s, 0, 10, 30));
+  assert_in_range(lo, 3, 12);
+  assert_in_range(uvfetch__adapt_host_limit(&s->a, s->key[0]), 3, 12);
+  assert_true(rate(s, 0, 10, 30) >= 3 / 0.021);
+  uvfetch__adapt_free(&s->a);
+}
+
+/* One slow window early in slow start: a 100 ms host, unlimited, answers
+ * in 250 ms for 150 ms at 0.25 s (the machine was busy). Slow start ends
+ * there; with nothing learned to stop it (the level that seemed to queue
+ * is passed unharmed), three windows that hold send the limit doubling
+ * again, so it reaches the ceiling of 1000 within 3 s, where growth by
+ * eighths alone would take over 4 s. */
+static void test_noisy_window_does_not_end_growth(void **state) {
+  struct sim *s = &S;
+  uint64_t reached = 0;
+
+  sim_init(s, 1000, 0, 0, 12);
+  s->srv[0].service_ms = 100;
+  s->srv[0].jitter = 0.05;
+  s->slow_from = 250;
+  s->slow_to = 400;
+  s->slow_ms = 250;
+  while (s->now < 8000) {
+    run(s, s->now + 10);
+    if (reached == 0 && uvfetch__adapt_host_limit(&s->a, s->key[0]) == 1000)
+      reached = s->now;
+  }
+  report("noisy window", s, 0, 8);
+  printf("# noisy window: at 1000 after %llu ms; %.0f/s over 4-8 s\n",
+         (unsigned long long)reached, rate(s, 0, 4, 8));
+  assert_true(reached > 0 && reached <= 3000);
+  assert_true(rate(s, 0, 4, 8) >= 0.95 * 10000);
   uvfetch__adapt_free(&s->a);
 }
 
@@ -746,6 +812,8 @@ int main(void) {
       cmocka_unit_test(test_slow_beside_fast),
       cmocka_unit_test(test_shared_link),
       cmocka_unit_test(test_reprobe_lifts_stuck_limit),
+      cmocka_unit_test(test_added_latency_is_not_a_queue),
+      cmocka_unit_test(test_noisy_window_does_not_end_growth),
       cmocka_unit_test(test_bounds),
       cmocka_unit_test(test_one_backoff_per_flight),
       cmocka_unit_test(test_unused_limit_does_not_grow),
