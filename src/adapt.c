@@ -212,6 +212,7 @@ static void back_off(struct adapt_ctl *c, uint64_t now,
     return;
   }
   c->ceiling = c->limit;
+  c->refused = 1;
   c->limit = c->limit * BACKOFF < 1 ? 1 : c->limit * BACKOFF;
   window_reset(c, now);
 }
@@ -235,8 +236,10 @@ static void verdict(struct adapt_ctl *c, uint64_t now, double ratio,
   int in_use = 2 * c->peak >= effective(c);
 
   if (queueing(c, ratio)) {
-    /* Where it queued: growth comes back to this level gently. */
-    c->ceiling = c->limit;
+    /* Where it queued: growth comes back to this level gently (a level
+     * that drew a refusal stays the one to respect). */
+    if (!c->refused)
+      c->ceiling = c->limit;
     c->slow_start = 0;
     c->good = 0;
     c->limit *= clamp(TOLERANCE / ratio, SHRINK_MIN, 1);
@@ -248,7 +251,8 @@ static void verdict(struct adapt_ctl *c, uint64_t now, double ratio,
         c->flat = 0;
       if (c->flat >= 2) {
         c->slow_start = 0;
-        c->ceiling = c->limit; /* throughput stopped growing here */
+        if (!c->refused)
+          c->ceiling = c->limit; /* throughput stopped growing here */
       } else {
         c->limit *= 2;
       }
@@ -271,8 +275,10 @@ static void verdict(struct adapt_ctl *c, uint64_t now, double ratio,
         if (c->ceiling > 0 && c->limit > 0.9 * c->ceiling && now < c->hold_ms)
           c->limit = 0.9 * c->ceiling;
       }
-      if (c->ceiling > 0 && c->limit > 1.1 * c->ceiling + 1)
+      if (c->ceiling > 0 && c->limit > 1.1 * c->ceiling + 1) {
         c->ceiling = 0; /* passed it unharmed: the server has changed */
+        c->refused = 0;
+      }
     }
   }
   c->limit = clamp(c->limit, 1, cap);
@@ -340,6 +346,7 @@ static void ctl_sample(struct adapt *a, struct adapt_ctl *c, uint64_t now,
     if (mean > TOLERANCE * c->baseline) {
       c->slow_start = 1;
       c->ceiling = 0;
+      c->refused = 0;
       c->flat = 0;
     }
     c->baseline = mean;

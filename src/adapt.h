@@ -58,6 +58,7 @@ struct adapt_ctl {
   int slow_start; /* doubling each window until latency or rate says no */
   int probing;    /* pinned low while the baseline is measured again */
   int congested;  /* a host's last window was over the tolerance */
+  int refused;    /* the ceiling is where a refusal came, not a queue */
 };
 
 /* The most samples a window is judged on. */

@@ -422,6 +422,40 @@ static void test_refuses_past_32(void **state) {
   uvfetch__adapt_free(&s->a);
 }
 
+/* Case c with hiccups: 503 past 32 in flight, and every 3 s the answers
+ * take three times as long for a fifth of a second (the machine is busy).
+ * Each hiccup looks like a queue and shrinks the limit; it must not
+ * replace the level that drew the refusals, or growth would pass it
+ * by eighths, doubling again, and meet the edge at full speed: past the
+ * first 2 s about 0.04 % are refused, where letting each hiccup set the
+ * level gives ten times as many (0.44 %). */
+static void test_refusal_level_outlives_hiccups(void **state) {
+  struct sim *s = &S;
+  unsigned refused = 0;
+  double r;
+  uint64_t t;
+
+  sim_init(s, 1000, 0, 0, 13);
+  s->srv[0].service_ms = 10;
+  s->srv[0].jitter = 0.1;
+  s->srv[0].reject_above = 32;
+  s->srv[0].retry_after_ms = 1000;
+  s->slow_ms = 30;
+  for (t = 0; t < 60000; t += 3000) {
+    s->slow_from = t + 2500;
+    s->slow_to = t + 2700;
+    run(s, t + 3000);
+  }
+  report("hiccups", s, 0, 20);
+  refused = rejected(s, 0, 2, 60);
+  r = rate(s, 0, 2, 60);
+  printf("# hiccups: %u refused after 2 s (%.3f %%), %.0f/s\n", refused,
+         100.0 * refused / (refused + r * 58), r);
+  assert_true(refused < 0.002 * (refused + r * 58));
+  assert_true(r >= 0.75 * 3200);
+  uvfetch__adapt_free(&s->a);
+}
+
 /* A burst of 503s: for one second the server refuses past 4 in flight.
  * The limit falls within the second, and once the storm is over climbs
  * back to where it was within a few seconds. */
@@ -808,6 +842,7 @@ int main(void) {
       cmocka_unit_test(test_latency_bound),
       cmocka_unit_test(test_capacity_bound),
       cmocka_unit_test(test_refuses_past_32),
+      cmocka_unit_test(test_refusal_level_outlives_hiccups),
       cmocka_unit_test(test_storm_and_recovery),
       cmocka_unit_test(test_slow_beside_fast),
       cmocka_unit_test(test_shared_link),
