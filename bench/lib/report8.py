@@ -439,12 +439,18 @@ class Report:
         for c, text, measured, ok in self.targets:
             out.append(f"| 8{c} | -j auto: {text} | {measured} | {verdict(ok)} |")
         out.append("")
+        loads = [r["load1"] for r in self.recs if "load1" in r]
+        load = (f", 1-minute load average {med(loads):.1f} at the median run's "
+                f"start, {max(loads):.1f} at most" if loads else "")
         out.append(f"Workload 8 (`bench/run 8`, [workload8.md](bench/results/workload8.md), "
-                   f"{m.get('date')}, {m.get('rounds8')} rounds) compares `-j auto` "
-                   "with fixed -j 1 to 1000 against three loopback servers: "
-                   "100 ms answers with no capacity limit (a), 16 workers of 10 ms "
-                   "with a queue (b), 503 past 32 in flight (c), and a and b in "
-                   "one list (d).")
+                   f"{m.get('date')}, {m.get('rounds8')} rounds{load}) compares "
+                   "`-j auto` with fixed -j 1 to 1000 against three servers "
+                   "(bench/delayserver.c) on loopback: 100 ms answers with no "
+                   "capacity limit (a), 16 workers of 10 ms with a queue (b), "
+                   "503 with Retry-After: 1 past 32 in flight (c), and a's and "
+                   "b's servers in one list, six URLs to a's for each to b's "
+                   "(d). Each ratio is the median over the rounds of the ratio "
+                   "within a round. Rates count URLs answered 200; no retries.")
         out.append("")
         out.append("Request rate and median latency against `-j`, `-j auto` "
                    "marked where the server saw it settle:")
