@@ -10,8 +10,6 @@
  */
 #include <stdio.h>
 
-#include <sys/resource.h>
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +93,7 @@ void uvfetch__complete(uvfetch_t *f, struct transfer *t) {
 void uvfetch__complete_early(uvfetch_t *f, struct transfer *t) {
   uvfetch_result_t *r = &t->result;
 
+  uvfetch__keep_unqueued(f, t);
   r->error = t->pre_error;
   r->curl_code = t->pre_curl_code;
   r->message = t->pre_message ? t->pre_message : uvfetch_strerror(r->error);
@@ -216,22 +215,6 @@ static int validate_options(const uvfetch_options_t *o) {
   return 0;
 }
 
-/* libcurl keeps up to four idle connections per easy handle in each
- * connection cache. Over many hosts they are seldom reused, and each
- * holds a descriptor that a new connection or a name lookup then lacks:
- * the caches together keep at most half the process's descriptors. */
-static void keep_within_fds(uvfetch_t *f) {
-  struct rlimit rl;
-  unsigned caches = f->nshares > 0 ? f->nshares : 1;
-  uint64_t keep = 4 * (uint64_t)f->opt.max_concurrent;
-
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-      rl.rlim_cur / 2 < keep)
-    keep = rl.rlim_cur / 2;
-  keep /= caches;
-  curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)(keep ? keep : 1));
-}
-
 static void free_fetcher(uvfetch_t *f) {
   unsigned i;
 
@@ -253,6 +236,7 @@ static void free_fetcher(uvfetch_t *f) {
   curl_slist_free_all(f->headers);
   uvfetch__sched_free(&f->sched);
   uvfetch__adapt_free(&f->adapt);
+  uvfetch__keep_free(f);
   free(f);
   curl_global_cleanup();
 }
@@ -380,7 +364,9 @@ int uvfetch_init(uv_loop_t *loop, uvfetch_t **out, const uvfetch_options_t *opt,
   err = uvfetch__shares_init(f);
   if (err != 0)
     goto fail;
-  keep_within_fds(f);
+  err = uvfetch__keep_init(f);
+  if (err != 0)
+    goto fail;
 
   /* The first slot proves the options acceptable to libcurl (a protocol
    * list it does not know, say) before anything is queued. */
@@ -491,8 +477,11 @@ int uvfetch_submit(uvfetch_t *f, const uvfetch_request_t *req,
   t->on_setup = req->on_setup;
   t->q.ordinal = f->stats.added++;
   t->q.ready = err != 0;
-  if (err == 0 && (f->opt.max_per_host > 0 || f->opt.adaptive))
-    t->q.host = uvfetch__host_key(parsed);
+  if (err == 0) {
+    uvfetch__keep_queued(f, t, parsed);
+    if (f->opt.max_per_host > 0 || f->opt.adaptive)
+      t->q.host = t->host_key;
+  }
   if (err == 0)
     t->uh = uh;
   else

@@ -8,6 +8,8 @@
  *   loop.c      libcurl <-> libuv: sockets and their polls, timers, the
  *               idle kick, HTTP/2 corking
  *   resolve.c   names: looked up on libuv's pool, cached, handed to libcurl
+ *   keep.c      which connections libcurl keeps for reuse: the caches'
+ *               size, and closing at once what no waiting URL needs
  *   url.c       what a URL may be: parsing, allowed schemes, host keys
  *   scheduler.c which waiting transfer starts next (knows neither libcurl
  *               nor libuv)
@@ -54,8 +56,10 @@ struct transfer {
   uint64_t dns_wait_ns; /* of that, waiting for a name (resolve.c) */
   unsigned slot;        /* index of the slot of the last attempt */
   int state;
-  int https;     /* may multiplex: wait for a connection to tell */
-  int pre_error; /* refused or cancelled before it started */
+  int https;         /* may multiplex: wait for a connection to tell */
+  int pre_error;     /* refused or cancelled before it started */
+  uint64_t host_key; /* host:port's hash (url.c), or 0 when refused */
+  int waiting;       /* counted among its host's waiting URLs (keep.c) */
   int pre_curl_code;
   const char *pre_message; /* static text for pre_error */
   CURLU *uh; /* the URL as parsed at submit, or NULL: parsed at start */
@@ -89,6 +93,8 @@ struct slot {
   uint64_t dns_deadline; /* loop time */
   struct curl_slist *resolve;
   int touched; /* its setup hook had the easy handle: reset it afterwards */
+  int forbid_reuse; /* keep.c set CURLOPT_FORBID_REUSE on the easy handle */
+  int short_age;    /* keep.c set a short CURLOPT_MAXAGE_CONN on it */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -137,6 +143,13 @@ struct uvfetch_s {
   struct list fresh; /* sockets opened in this call into libcurl (loop.c) */
   int rerun;         /* a connect attempt ended in it: run all again */
   struct dns *dns;
+
+  /* keep.c's: connection sockets open now, how many make the caches
+   * crowded, and waiting URLs counted by host hash. */
+  unsigned nconns;
+  unsigned crowded_at; /* connections open from which idle ones close */
+  uint32_t *waiting;
+  size_t waiting_mask;
 
   uvfetch_stats_t stats;
   unsigned fd_cap;      /* running transfers at most while fds are short */
@@ -190,6 +203,13 @@ void uvfetch__dns_end(uvfetch_t *f, struct slot *s, int finished);
 int uvfetch__dns_bypass(const uvfetch_t *f);
 void uvfetch__dns_close(uvfetch_t *f);
 void uvfetch__dns_free(uvfetch_t *f);
+
+/* keep.c */
+int uvfetch__keep_init(uvfetch_t *f);
+void uvfetch__keep_free(uvfetch_t *f);
+void uvfetch__keep_queued(uvfetch_t *f, struct transfer *t, CURLU *parsed);
+void uvfetch__keep_unqueued(uvfetch_t *f, struct transfer *t);
+void uvfetch__keep_decide(uvfetch_t *f, struct slot *s);
 
 /* url.c */
 CURLUcode uvfetch__parse_url(CURLU *uh, const char *url);

@@ -101,6 +101,7 @@ curl_socket_t uvfetch__on_opensocket(void *clientp, curlsocktype purpose,
     uvfetch__fail_socket(f, s->easy, err);
     return CURL_SOCKET_BAD;
   }
+  f->nconns++;
   return fd;
 }
 
@@ -457,6 +458,8 @@ int uvfetch__on_closesocket(void *clientp, curl_socket_t fd) {
 
   if (k != NULL)
     sock_retire(f, k);
+  if (f->nconns > 0)
+    f->nconns--;
   return close(fd);
 }
 

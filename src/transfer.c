@@ -591,6 +591,7 @@ void uvfetch__start(uvfetch_t *f, struct transfer *t) {
     start_failed(f, NULL, t, UVFETCH_ENOMEM, NULL);
     return;
   }
+  uvfetch__keep_unqueued(f, t);
   s->t = t;
   s->bytes = 0;
   s->too_large = 0;
@@ -633,6 +634,7 @@ void uvfetch__launch(uvfetch_t *f, struct slot *s) {
    * where no multiplexing is asked for, libcurl 7.88 would make it wait
    * for the whole first response on the host. */
   curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, (long)t->https);
+  uvfetch__keep_decide(f, s);
   /* The parsed URL spares libcurl parsing the text again and, in 7.88,
    * putting it back together: about a tenth of its work on a small
    * response. The URL handle overrides CURLOPT_URL, whose text libcurl

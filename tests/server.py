@@ -20,9 +20,10 @@ Endpoints (GET; HEAD answers the same headers without a body):
                      `code` (default 503, with Retry-After: `retry_after`
                      when given); later ones 200 with a 10-byte body
   /fault/KIND         a broken server (see FAULTS below)
-  /stats             {"requests": R, "active": A, "peak": P, "connections": C}
-  /stats/reset       zero R and C, set P to A (0 when idle), answer the same
-                     JSON
+  /stats             {"requests": R, "active": A, "peak": P, "connections": C,
+                      "most_open": O}
+  /stats/reset       zero R and C, set P to A (0 when idle) and O to the
+                     connections open now, answer the same JSON
   /slow-accept?after=MS
                      opens another listener on 127.0.0.1 whose accept queue
                      is kept full, so the kernel drops SYNs to it and a
@@ -37,7 +38,7 @@ overrides the 302 of the redirect endpoints), gzip=1, chunked=1. Unknown
 params are ignored. Malformed requests get 400 and the connection is closed.
 
 C counts the connections accepted since the last reset, the one that asks
-for /stats included. /stats counts a request in R once its head is parsed
+for /stats included; O is the most open at once since then. /stats counts a request in R once its head is parsed
 (so a request cancelled during its delay still counts); /stats and
 /stats/reset count in neither R nor A. A client that closes its connection
 during a delay ends that request at once, so A drops without waiting for the
@@ -78,7 +79,9 @@ SLOW_LISTENERS = []
 # Counters behind /stats. A request counts from its parsed request line until
 # its response is fully handed to the kernel, so tests can observe how many
 # requests a client keeps in flight.
-STATS = {"requests": 0, "active": 0, "peak": 0, "connections": 0}
+STATS = {"requests": 0, "active": 0, "peak": 0, "connections": 0,
+         "most_open": 0}
+OPEN = set()  # every connection open now, for most_open
 
 
 class BadRequest(Exception):
@@ -129,9 +132,10 @@ def parse_int(text, lo, hi):
 
 
 def stats_json():
-    text = '{"requests": %d, "active": %d, "peak": %d, "connections": %d}' % (
-        STATS["requests"], STATS["active"], STATS["peak"],
-        STATS["connections"])
+    text = ('{"requests": %d, "active": %d, "peak": %d, "connections": %d, '
+            '"most_open": %d}' % (STATS["requests"], STATS["active"],
+                                  STATS["peak"], STATS["connections"],
+                                  STATS["most_open"]))
     return text.encode()
 
 
@@ -255,6 +259,7 @@ def route(req):
         STATS["requests"] = 0
         STATS["connections"] = 0
         STATS["peak"] = STATS["active"]
+        STATS["most_open"] = len(OPEN)
         return 200, [b"Content-Type: application/json"], None, False
     return 404, [], b"not found\n", True
 
@@ -278,6 +283,8 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         self.conns.add(self)
+        OPEN.add(self)
+        STATS["most_open"] = max(STATS["most_open"], len(OPEN))
         STATS["connections"] += 1
         self.task = asyncio.get_running_loop().create_task(self.serve())
 
@@ -299,6 +306,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc):
         self.lost = True
         self.conns.discard(self)
+        OPEN.discard(self)
         self.wake()
         if self.drain_waiter is not None and not self.drain_waiter.done():
             self.drain_waiter.set_result(None)

@@ -282,16 +282,20 @@ static int json_long(const char *json, const char *key, long *out) {
   return 0;
 }
 
-/* GETs path with Connection: close and parses the stats JSON it returns. */
-static int stats_request(const test_server_t *s, const char *path,
-                         long *requests, long *active, long *peak,
-                         long *connections) {
+/* The counters of the stats JSON, in stats_request's vals[]. */
+static const char *const stats_keys[] = {"requests", "active", "peak",
+                                         "connections", "most_open"};
+#define NSTATS (sizeof(stats_keys) / sizeof(stats_keys[0]))
+
+/* GETs path with Connection: close and parses the stats JSON it returns
+ * into vals[NSTATS], in stats_keys' order. */
+static int stats_request(const test_server_t *s, const char *path, long *vals) {
   char req[128];
   char resp[4096];
   size_t len = 0;
   size_t sent = 0;
-  long vals[4];
   const char *body;
+  size_t i;
   int reqlen;
   int fd;
 
@@ -333,19 +337,10 @@ static int stats_request(const test_server_t *s, const char *path,
   body = strstr(resp, "\r\n\r\n");
   if (body == NULL)
     return -1;
-  if (json_long(body, "requests", &vals[0]) != 0 ||
-      json_long(body, "active", &vals[1]) != 0 ||
-      json_long(body, "peak", &vals[2]) != 0 ||
-      json_long(body, "connections", &vals[3]) != 0)
-    return -1;
-  if (requests != NULL)
-    *requests = vals[0];
-  if (active != NULL)
-    *active = vals[1];
-  if (peak != NULL)
-    *peak = vals[2];
-  if (connections != NULL)
-    *connections = vals[3];
+  for (i = 0; i < NSTATS; i++) {
+    if (json_long(body, stats_keys[i], &vals[i]) != 0)
+      return -1;
+  }
   return 0;
 
 fail:
@@ -355,15 +350,41 @@ fail:
 
 int test_server_stats(const test_server_t *s, long *requests, long *active,
                       long *peak) {
-  return stats_request(s, "/stats", requests, active, peak, NULL);
+  long vals[NSTATS];
+
+  if (stats_request(s, "/stats", vals) != 0)
+    return -1;
+  if (requests != NULL)
+    *requests = vals[0];
+  if (active != NULL)
+    *active = vals[1];
+  if (peak != NULL)
+    *peak = vals[2];
+  return 0;
 }
 
 int test_server_connections(const test_server_t *s, long *connections) {
-  return stats_request(s, "/stats", NULL, NULL, NULL, connections);
+  long vals[NSTATS];
+
+  if (stats_request(s, "/stats", vals) != 0)
+    return -1;
+  *connections = vals[3];
+  return 0;
+}
+
+int test_server_most_open(const test_server_t *s, long *most_open) {
+  long vals[NSTATS];
+
+  if (stats_request(s, "/stats", vals) != 0)
+    return -1;
+  *most_open = vals[4];
+  return 0;
 }
 
 int test_server_reset(const test_server_t *s) {
-  return stats_request(s, "/stats/reset", NULL, NULL, NULL, NULL);
+  long vals[NSTATS];
+
+  return stats_request(s, "/stats/reset", vals);
 }
 
 int test_server_slow_accept(const test_server_t *s, long after_ms) {

@@ -53,6 +53,12 @@ int test_server_stats(const test_server_t *s, long *requests, long *active,
  */
 int test_server_connections(const test_server_t *s, long *connections);
 
+/* Fetches /stats and stores in *most_open the most connections the server
+ * had open at once since the last reset (the one this call opens, and the
+ * one of the reset, included). Returns 0 or -1, like test_server_stats().
+ */
+int test_server_most_open(const test_server_t *s, long *most_open);
+
 /* Fetches /stats/reset, which zeroes the request and connection counts and
  * the peak.
  * Returns 0 or -1, like test_server_stats().

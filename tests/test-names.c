@@ -151,6 +151,56 @@ static void test_200_names_one_at_a_time(void **state) {
   run_many_names(*state, 200, 1);
 }
 
+/* ---- connections kept for reuse (keep.c) ------------------------------ */
+
+/* A crawl, one URL on each of 240 hosts at -j 8: once the connections
+ * open reach half of what libcurl's cache may hold (4 per slot), each
+ * finished one closes, as no waiting URL is for its host, instead of
+ * filling the cache (libcurl 7.88 then walks the whole cache for every
+ * URL, and keeps an empty entry per host evicted). So the server never
+ * sees about 2 x 8 open at once, where libcurl alone keeps 4 x 8.
+ * One host's URLs, meanwhile, still share their 8 connections. */
+static void test_crawl_keeps_only_useful_connections(void **state) {
+  fixture_t *fx = *state;
+  uvfetch_options_t opt;
+  char host[64];
+  long most_open = -1;
+  long conns = -1;
+  int i;
+
+  SKIP_WITHOUT_DNS(fx);
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 8;
+  fx_open(fx, &opt);
+  assert_int_equal(test_server_reset(&fx->server), 0);
+  for (i = 0; i < 240; i++) {
+    snprintf(host, sizeof(host), "k%d.keep.test", i);
+    add_named(fx, (uintptr_t)i, host, fx->server.port, 100 + (unsigned)i);
+  }
+  fx_run(fx);
+  fx_assert_each_ordinal_once(fx, 240);
+  for (i = 0; i < 240; i++)
+    assert_fetched(fx, (uintptr_t)i, 100 + (unsigned)i);
+  assert_int_equal(test_server_most_open(&fx->server, &most_open), 0);
+  print_message("most connections open at once: %ld\n", most_open);
+  /* 2 x 8 kept, the one of the reset and the one asking, and those whose
+   * close the server, slower to see one than the client to make it, has
+   * not seen yet (24 to 26 here); libcurl alone keeps 4 x 8 (38 seen). */
+  assert_in_range(most_open, 8, 4 * 8);
+
+  assert_int_equal(test_server_reset(&fx->server), 0);
+  for (i = 0; i < 200; i++)
+    add_named(fx, (uintptr_t)(240 + i), "one.keep.test", fx->server.port, 7);
+  fx_run(fx);
+  fx_assert_each_ordinal_once(fx, 440);
+  for (i = 0; i < 200; i++)
+    assert_fetched(fx, (uintptr_t)(240 + i), 7);
+  assert_int_equal(test_server_connections(&fx->server, &conns), 0);
+  /* 8 to the one host, at most, and the one asking. */
+  assert_in_range(conns, 2, 8 + 1);
+  fx_finish(fx);
+}
+
 /* ---- names over TLS, from nginx --------------------------------------- */
 
 #ifndef TEST_NGINX_SH
@@ -589,6 +639,8 @@ int main(void) {
                                       fx_teardown),
       cmocka_unit_test_setup_teardown(test_aaaa_only, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_a_only, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_crawl_keeps_only_useful_connections,
+                                      fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_idn_follows_the_callers_locale,
                                       fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_all_faults_together, fx_setup,
