@@ -84,9 +84,9 @@
  * path, may lower its baseline but not raise it.
  *   Its weak spot, measured in tests/test-adapt.c: a host first met while
  * a shared link already queues takes that queue for its baseline, so
- * behind a shared link the run settles above the link's capacity (1.3
- * times it, median latency 1.3 x the unloaded, in the simulation), where
- * a single host settles at 1.25 x. A probe of the whole run, pinned low
+ * behind a shared link the run settles above the link's capacity (1.4
+ * times it, median latency 1.4 x the unloaded, in the simulation), where
+ * a single host settles at TOLERANCE x. A probe of the whole run, pinned low
  * as Envoy and BBR's ProbeRTT do, would fix the baselines; not done yet.
  *   The run backs off on EMFILE, this process's own shortage; one host's
  * 503s are that host's business, and leave the run alone.
@@ -107,7 +107,10 @@
 #include "adapt.h"
 
 #define INITIAL 8
-#define TOLERANCE 1.25 /* latency over baseline that counts as holding */
+/* TOLERANCE: 1.25 left a twentieth of a 16-worker server idle on loopback,
+ * where the client's own turnaround between an answer and the next request
+ * is a tenth of a 10 ms service (workload 8, case b). */
+#define TOLERANCE 1.35 /* latency over baseline that counts as holding */
 #define QUEUE_MIN 4    /* requests a host must seem to queue to shrink */
 #define GOOD_WINDOWS 3 /* holding windows, nothing learned: slow start */
 #define UNLOADED 1.1   /* this close to the baseline, slow start is faster */
