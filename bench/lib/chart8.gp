@@ -13,12 +13,12 @@ set logscale xy
 set xrange [0.8:1300]
 set xtics ("1" 1, "4" 4, "16" 16, "50" 50, "200" 200, "1000" 1000)
 set grid xtics ytics mytics
-set key top left
 set multiplot layout 1,2 title "-j auto against fixed -j on loopback (a: 100 ms answers; b: 16 workers x 10 ms; c: 503 past 32 in flight)"
 set xlabel "concurrency (-j; -j auto: median in flight at the server)"
 set ylabel "URLs answered 200 per second"
 set format y "%.0f"
 set title "Rate"
+set key bottom right
 plot datafile using 1:2 with linespoints lw 2 pt 7 lc 1 title "a, fixed -j", \
      datafile using 1:3 with linespoints lw 2 pt 7 lc 2 title "b, fixed -j", \
      datafile using 1:4 with linespoints lw 2 pt 7 lc 3 title "c, fixed -j", \
@@ -26,6 +26,7 @@ plot datafile using 1:2 with linespoints lw 2 pt 7 lc 1 title "a, fixed -j", \
 set ylabel "median latency, ms"
 set format y "%g"
 set title "Median latency"
+set key top left
 plot datafile using 1:5 with linespoints lw 2 pt 7 lc 1 title "a, fixed -j", \
      datafile using 1:6 with linespoints lw 2 pt 7 lc 2 title "b, fixed -j", \
      datafile using 1:7 with linespoints lw 2 pt 7 lc 3 title "c, fixed -j", \
