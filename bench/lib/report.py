@@ -228,52 +228,43 @@ class Report:
             x = ratio(uv.rate(), wr.rate())
             self.target("1", "uvfetch rate ≥ 0.5 × wrk's", f"{fmt(x, 2)} ×",
                         x is not None and x >= 0.5)
-        self.python_targets(gs)
-        self.node_targets(gs)
+        # Issue 14's and 13's: a binding against the peers of its
+        # language and the command, all in workload 1's run (process wall,
+        # the runtime's start-up included).
+        self.binding_targets(gs, "python", "Python's imap_unordered",
+                             (("requests", 20.0), ("aiohttp", 5.0)),
+                             min_of_command=0.7)
+        self.binding_targets(gs, "node", "Node addon",
+                             (("node-fetch", 5.0), ("node-undici", 2.0)),
+                             min_of_command=0.75, rss_peer="node-fetch",
+                             rss_max=1 / 3)
 
-    def node_targets(self, gs):
-        """Issue 13's: the Node addon against fetch(), undici and the
-        command, all in workload 1's run (process wall, node's start-up
-        included; bindings/node/bench.js also times the fetching alone)."""
-        nd = gs.get("node")
-        if not nd:
+    def binding_targets(self, gs, client, name, peers, min_of_command,
+                        rss_peer=None, rss_max=None):
+        """A binding's rate ≥ times × each peer's, its RSS ≤ rss_max ×
+        rss_peer's, and its rate ≥ min_of_command × the command's."""
+        b = gs.get(client)
+        if not b:
             return
-        for peer, times in (("node-fetch", 5.0), ("node-undici", 2.0)):
+        for peer, times in peers:
             g = gs.get(peer)
             if g:
-                x = ratio(nd.rate(), g.rate())
-                self.target("1", f"Node addon ≥ {times:.0f} × "
+                x = ratio(b.rate(), g.rate())
+                self.target("1", f"{name} ≥ {times:.0f} × "
                             f"{CLIENT_LABEL[peer]}'s rate", f"{fmt(x, 1)} ×",
                             x is not None and x >= times)
-        g = gs.get("node-fetch")
+        g = gs.get(rss_peer) if rss_peer else None
         if g:
-            x = ratio(nd.rss(), g.rss())
-            self.target("1", "Node addon RSS ≤ 1/3 of fetch()'s",
-                        f"{fmt(x, 2)} ×", x is not None and x <= 1 / 3)
+            x = ratio(b.rss(), g.rss())
+            self.target("1", f"{name} RSS ≤ {rss_max:.2f} × "
+                        f"{CLIENT_LABEL[rss_peer]}'s", f"{fmt(x, 2)} ×",
+                        x is not None and x <= rss_max)
         uv = gs.get("uvfetch")
         if uv:
-            x = ratio(nd.rate(), uv.rate())
-            self.target("1", "Node addon ≥ 0.75 × the command's rate",
-                        f"{fmt(x, 2)} ×", x is not None and x >= 0.75)
-
-    def python_targets(self, gs):
-        """Issue 14's: uvfetch from Python against the seed, aiohttp and
-        the command, all in workload 1's run."""
-        py = gs.get("python")
-        if not py:
-            return
-        for peer, times in (("requests", 20.0), ("aiohttp", 5.0)):
-            g = gs.get(peer)
-            if g:
-                x = ratio(py.rate(), g.rate())
-                self.target("1", f"Python's imap_unordered ≥ {times:.0f} × "
-                            f"{CLIENT_LABEL[peer]}'s rate", f"{fmt(x, 1)} ×",
-                            x is not None and x >= times)
-        uv = gs.get("uvfetch")
-        if uv:
-            x = ratio(py.rate(), uv.rate())
-            self.target("1", "Python's imap_unordered ≥ 0.7 × the command's "
-                        "rate", f"{fmt(x, 2)} ×", x is not None and x >= 0.7)
+            x = ratio(b.rate(), uv.rate())
+            self.target("1", f"{name} ≥ {min_of_command:.2f} × the "
+                        "command's rate", f"{fmt(x, 2)} ×",
+                        x is not None and x >= min_of_command)
 
     def w2(self):
         gs = self.rate_table(
