@@ -321,6 +321,21 @@ static void test_refusing_host_backs_off(void **state) {
   fx_finish(fx);
 }
 
+/* -j auto:200 over the n URLs of `srv`: each comes back once. */
+static void run_auto(fixture_t *fx, test_server_t *srv, size_t n) {
+  uvfetch_options_t opt;
+  size_t i;
+
+  uvfetch_options_init(&opt);
+  opt.max_concurrent = 200;
+  opt.adaptive = 1;
+  fx_open(fx, &opt);
+  for (i = 0; i < n; i++)
+    fx_add_url(fx, i, ds_url(srv, i));
+  fx_run(fx);
+  fx_assert_each_ordinal_once(fx, n);
+}
+
 /* Case b: 16 workers, 10 ms of service each, a FIFO queue past them; a
  * ceiling of 200. A limit at the ceiling would keep about 200 at the
  * server, 184 of them queueing (the server would see a median near 190 in
@@ -329,7 +344,6 @@ static void test_refusing_host_backs_off(void **state) {
  * as many over the second half. */
 static void test_capacity_bound(void **state) {
   fixture_t *fx = *state;
-  uvfetch_options_t opt;
   test_server_t *srv;
   ds_stats_t st;
   uint64_t max_running = 0;
@@ -338,15 +352,7 @@ static void test_capacity_bound(void **state) {
   size_t i;
 
   srv = ds_start("--workers 16", 10);
-  uvfetch_options_init(&opt);
-  opt.max_concurrent = 200;
-  opt.adaptive = 1;
-  fx_open(fx, &opt);
-  for (i = 0; i < n; i++)
-    fx_add_url(fx, i, ds_url(srv, i));
-  fx_run(fx);
-
-  fx_assert_each_ordinal_once(fx, n);
+  run_auto(fx, srv, n);
   for (i = 0; i < fx->nrecs; i++) {
     assert_int_equal(fx->recs[i].ok, 1);
     assert_int_equal(fx->recs[i].http_code, 200);
@@ -382,7 +388,6 @@ static void test_capacity_bound(void **state) {
  * flight by construction; the client keeps running about as many. */
 static void test_refuses_past_32(void **state) {
   fixture_t *fx = *state;
-  uvfetch_options_t opt;
   test_server_t *srv;
   ds_stats_t st;
   uint64_t max_running = 0;
@@ -394,15 +399,7 @@ static void test_refuses_past_32(void **state) {
   size_t i;
 
   srv = ds_start("--reject-above 32 --retry-after 1", 10);
-  uvfetch_options_init(&opt);
-  opt.max_concurrent = 200;
-  opt.adaptive = 1;
-  fx_open(fx, &opt);
-  for (i = 0; i < n; i++)
-    fx_add_url(fx, i, ds_url(srv, i));
-  fx_run(fx);
-
-  fx_assert_each_ordinal_once(fx, n);
+  run_auto(fx, srv, n);
   for (i = 0; i < fx->nrecs; i++) {
     assert_int_equal(fx->recs[i].attempts, 1);
     if (fx->recs[i].http_code == 503) {
