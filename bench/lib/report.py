@@ -107,6 +107,7 @@ class Group:
 
 
 def spread(xs, nd=0):
+    xs = [x for x in xs if x is not None]
     if len(xs) < 2:
         return ""
     return f"{min(xs):,.{nd}f}–{max(xs):,.{nd}f}"
@@ -120,6 +121,17 @@ def load(path):
             if line:
                 recs.append(json.loads(line))
     return recs
+
+
+def read_meta(path):
+    """The KEY=VALUE lines bench/run writes beside its records."""
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("=")
+            if k:
+                meta[k] = v
+    return meta
 
 
 def groups_by(recs, case, key=lambda r: r["client"]):
@@ -784,13 +796,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--chart-data")
     a = ap.parse_args()
-    meta = {}
-    with open(a.meta) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition("=")
-            if k:
-                meta[k] = v
-    rep = Report(meta, load(a.results))
+    rep = Report(read_meta(a.meta), load(a.results))
     text = rep.render(a.chart_data)
     with open(a.out, "w") as f:
         f.write(text)

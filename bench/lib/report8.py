@@ -12,8 +12,9 @@ same per host:port, and "server_NAME" the delayserver's /stats after the
 run (503s, and the count in flight when each request arrived).
 """
 import argparse
-import json
-import statistics
+
+# The helpers both reports share, from report.py beside this file.
+from report import fmt, load, med, read_meta, spread, verdict
 
 JS = [1, 4, 16, 50, 200, 1000]
 CASES = {
@@ -22,22 +23,6 @@ CASES = {
     "c": "c: 503 with Retry-After: 1 when 32 are in flight already, else 10 ms",
     "d": "d: a's server and b's in one list, six URLs to a's for each to b's",
 }
-
-
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def fmt(x, nd=0):
-    return "–" if x is None else f"{x:,.{nd}f}"
-
-
-def spread(xs, nd=0):
-    xs = [x for x in xs if x is not None]
-    if len(xs) < 2:
-        return ""
-    return f"{min(xs):,.{nd}f}–{max(xs):,.{nd}f}"
 
 
 def RATE(r):
@@ -52,15 +37,6 @@ def host_rate(port):
                 return h["n"] / h["end"]
         return None
     return f
-
-
-def verdict(ok):
-    return "**PASS**" if ok else "**MISS**"
-
-
-def load(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def jkey(j):
@@ -459,16 +435,6 @@ class Report:
         out.append("")
         with open(path, "w") as f:
             f.write("\n".join(out))
-
-
-def read_meta(path):
-    meta = {}
-    with open(path) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition("=")
-            if k:
-                meta[k] = v
-    return meta
 
 
 def main():
